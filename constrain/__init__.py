@@ -1,0 +1,50 @@
+"""constrain: constrained decoding for any generation loop.
+
+Compile a chat-completions ``response_format`` against a tokenizer's vocabulary, then let a
+:class:`Matcher` say, at every step, which tokens may come next::
+
+    import constrain
+    vocab = constrain.Vocabulary.from_transformers(tokenizer)
+    compiled = constrain.compile({"type": "regex", "schema": r"\\d{4}-\\d{2}-\\d{2}"}, vocab)
+    m = compiled.matcher()
+    bitmask = constrain.allocate_token_bitmask(1, vocab.size)
+    m.fill_next_token_bitmask(bitmask)
+    constrain.apply_token_bitmask_inplace(logits, bitmask)
+"""
+
+from .bitmask import allocate_token_bitmask, apply_token_bitmask_inplace, bitmask_width
+from .compiler import CompiledConstraint, compile
+from .errors import (
+    AutomatonTooLargeError,
+    ConstraintError,
+    InvalidRegexError,
+    InvalidResponseFormatError,
+    InvalidTokenError,
+    UnsupportedRegexError,
+    UnsupportedSchemaError,
+    VocabularyError,
+)
+from .matcher import Matcher
+from .processors import ConstraintLogitsProcessor
+from .vocab import Vocabulary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutomatonTooLargeError",
+    "CompiledConstraint",
+    "ConstraintError",
+    "ConstraintLogitsProcessor",
+    "InvalidRegexError",
+    "InvalidResponseFormatError",
+    "InvalidTokenError",
+    "Matcher",
+    "UnsupportedRegexError",
+    "UnsupportedSchemaError",
+    "Vocabulary",
+    "VocabularyError",
+    "allocate_token_bitmask",
+    "apply_token_bitmask_inplace",
+    "bitmask_width",
+    "compile",
+]

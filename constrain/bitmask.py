@@ -1,0 +1,130 @@
+"""Token bitmasks: allocate, convert, and apply to logits (numpy or torch).
+
+Layout (the one XGrammar and llguidance use, so masks are interchangeable): a row of
+``ceil(vocab_size / 32)`` int32 words; token ``t`` is allowed iff bit ``t % 32`` of word ``t // 32``
+is set. Little-endian bit order within a word, so a row is also ``np.packbits(allowed,
+bitorder="little")`` viewed as int32 on every little-endian machine.
+
+torch is imported only when a torch tensor is passed in.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from .errors import ConstraintError
+
+
+def bitmask_width(vocab_size: int) -> int:
+    """Words per bitmask row: ``ceil(vocab_size / 32)``."""
+    return (int(vocab_size) + 31) // 32
+
+
+def allocate_token_bitmask(batch_size: int, vocab_size: int, *, backend: str = "numpy") -> Any:
+    """A ``(batch_size, ceil(vocab_size/32))`` int32 bitmask with every token allowed.
+
+    Args:
+        backend: "numpy" (default) or "torch" (a CPU tensor; move it to the logits' device).
+    """
+    if batch_size < 1 or vocab_size < 1:
+        raise ConstraintError(f"bitmask needs batch_size >= 1 and vocab_size >= 1, got {batch_size}, {vocab_size}")
+    shape = (int(batch_size), bitmask_width(vocab_size))
+    if backend == "numpy":
+        return np.full(shape, -1, dtype=np.int32)
+    if backend == "torch":
+        import torch
+
+        return torch.full(shape, -1, dtype=torch.int32)
+    raise ConstraintError(f"unknown bitmask backend {backend!r}; use 'numpy' or 'torch'")
+
+
+def ids_to_bitmask_row(token_ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """The int32 bitmask row allowing exactly ``token_ids``."""
+    allowed = np.zeros(bitmask_width(vocab_size) * 32, dtype=bool)
+    allowed[token_ids] = True
+    return np.packbits(allowed, bitorder="little").view("<i4").astype(np.int32, copy=False)
+
+
+def bitmask_row_to_ids(row: np.ndarray, vocab_size: int) -> np.ndarray:
+    """The token ids allowed by one bitmask row (numpy int32)."""
+    bits = np.unpackbits(np.ascontiguousarray(row, dtype="<i4").view(np.uint8), bitorder="little")
+    return np.flatnonzero(bits[:vocab_size])
+
+
+def _is_torch(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def apply_token_bitmask_inplace(logits: Any, bitmask: Any, *, indices: Any = None) -> None:
+    """Set the logits of disallowed tokens to ``-inf``, in place.
+
+    Args:
+        logits: ``(batch, vocab)`` or ``(vocab,)`` float array (numpy) or tensor (torch, any device).
+        bitmask: ``(batch, words)`` or ``(words,)`` int32 bitmask, same library as ``logits``
+            (a numpy bitmask is accepted with torch logits and copied over).
+        indices: optional rows of ``logits`` to mask (row ``i`` of ``indices`` uses bitmask row
+            ``indices[i]``); by default every row.
+
+    Tokens past ``32 * words`` (logits wider than the mask) are disallowed; mask bits past the
+    logits' width are ignored.
+    """
+    if _is_torch(logits):
+        _apply_torch(logits, bitmask, indices)
+        return
+    if not isinstance(logits, np.ndarray):
+        raise ConstraintError(f"logits must be a numpy array or torch tensor, not {type(logits).__name__}")
+    mask = np.asarray(bitmask)
+    if mask.dtype != np.int32:
+        raise ConstraintError(f"bitmask must be int32, not {mask.dtype}")
+    squeeze = logits.ndim == 1
+    view = logits[None, :] if squeeze else logits
+    rows = mask[None, :] if mask.ndim == 1 else mask
+    vocab = view.shape[-1]
+    if indices is not None:
+        idx = np.asarray(indices, dtype=np.int64)
+        rows = rows[idx]
+        target = view[idx]
+    else:
+        target = view
+    if rows.shape[0] != target.shape[0]:
+        raise ConstraintError(f"bitmask has {rows.shape[0]} rows but logits have {target.shape[0]}")
+    bits = np.unpackbits(np.ascontiguousarray(rows, dtype="<i4").view(np.uint8), axis=-1, bitorder="little")
+    allowed = np.zeros(target.shape, dtype=bool)
+    width = min(vocab, bits.shape[-1])
+    allowed[:, :width] = bits[:, :width].astype(bool)
+    target[~allowed] = -np.inf
+    if indices is not None:
+        view[np.asarray(indices, dtype=np.int64)] = target
+
+
+def _apply_torch(logits: Any, bitmask: Any, indices: Any) -> None:
+    import torch
+
+    mask = bitmask if isinstance(bitmask, torch.Tensor) else torch.from_numpy(np.asarray(bitmask))
+    if mask.dtype != torch.int32:
+        raise ConstraintError(f"bitmask must be int32, not {mask.dtype}")
+    mask = mask.to(logits.device)
+    squeeze = logits.dim() == 1
+    view = logits.unsqueeze(0) if squeeze else logits
+    rows = mask.unsqueeze(0) if mask.dim() == 1 else mask
+    vocab = view.shape[-1]
+    if indices is not None:
+        idx = torch.as_tensor(indices, dtype=torch.long, device=logits.device)
+        rows = rows[idx]
+    shifts = torch.arange(32, dtype=torch.int32, device=logits.device)
+    bits = ((rows.unsqueeze(-1) >> shifts) & 1).reshape(rows.shape[0], -1).bool()
+    width = min(vocab, bits.shape[-1])
+    allowed = torch.zeros((rows.shape[0], vocab), dtype=torch.bool, device=logits.device)
+    allowed[:, :width] = bits[:, :width]
+    if indices is None:
+        if rows.shape[0] != view.shape[0]:
+            raise ConstraintError(f"bitmask has {rows.shape[0]} rows but logits have {view.shape[0]}")
+        view.masked_fill_(~allowed, float("-inf"))
+    else:
+        sub = view[idx]
+        sub.masked_fill_(~allowed, float("-inf"))
+        view[idx] = sub

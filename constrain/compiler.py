@@ -1,0 +1,248 @@
+"""``response_format`` -> compiled constraint (cached).
+
+:func:`compile` reads the ``response_format`` dict of a chat-completions request body and returns a
+:class:`CompiledConstraint`: an immutable automaton over the vocabulary's bytes plus a cache of
+token masks per automaton state, shared by every :class:`~constrain.matcher.Matcher` made from it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .bitmask import bitmask_width, ids_to_bitmask_row
+from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
+from .matcher import TERMINATED, Matcher
+from .regex import compile_regex
+from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES, ByteDFA
+from .vocab import Vocabulary
+
+#: Masks kept per compiled constraint; a 131k vocabulary costs 16 KiB per cached state.
+DEFAULT_MASK_CACHE_SIZE = 4096
+#: Longest forced continuation reported by jump-forward.
+MAX_JUMP_FORWARD_BYTES = 4096
+
+
+def _any_bytes_dfa() -> ByteDFA:
+    """One accepting state that loops on every byte: the 'text' (unconstrained) automaton."""
+    return ByteDFA(
+        byte_class=np.zeros(256, dtype=np.int32),
+        table=np.zeros((1, 1), dtype=np.int32),
+        accepting=np.ones(1, dtype=bool),
+        start=0,
+    )
+
+
+class CompiledConstraint:
+    """An immutable constraint over a vocabulary: automaton + per-state mask cache.
+
+    Create it with :func:`constrain.compile`; make per-sequence matchers with :meth:`matcher`.
+    Thread-safe: the mask cache is guarded by a lock, the rest is read-only.
+
+    Attributes:
+        vocab: the vocabulary the constraint was compiled for.
+        kind: "text" or "regex".
+        description: what the constraint enforces (the regex, for example), for messages.
+        dfa: the byte-level automaton.
+    """
+
+    def __init__(
+        self,
+        dfa: ByteDFA,
+        vocab: Vocabulary,
+        *,
+        kind: str,
+        description: str,
+        mask_cache_size: int = DEFAULT_MASK_CACHE_SIZE,
+    ) -> None:
+        self.dfa = dfa
+        self.vocab = vocab
+        self.kind = kind
+        self.description = description
+        self._flat_table = np.ascontiguousarray(dfa.table, dtype=np.int32).ravel()
+        self._num_classes = dfa.num_classes
+        self._edge_class = vocab.trie.edge_classes(dfa.byte_class)
+        self._mask_cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._mask_cache_size = mask_cache_size
+        self._lock = threading.Lock()
+        self._eos = frozenset(vocab.eos_token_ids)
+        self._eos_ids = np.array(vocab.eos_token_ids, dtype=np.int64)
+        self._token_bytes = vocab.token_bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"CompiledConstraint({self.kind}: {self.description[:60]!r}, states={self.dfa.num_states}, "
+            f"vocab={self.vocab.size})"
+        )
+
+    @property
+    def start_state(self) -> int:
+        return self.dfa.start
+
+    def matcher(self) -> Matcher:
+        """A fresh matcher at the start of the output."""
+        return Matcher(self)
+
+    # -- automaton steps (used by Matcher) ---------------------------------------------------
+    def is_accepting(self, state: int) -> bool:
+        return state != TERMINATED and bool(self.dfa.accepting[state])
+
+    def next_state(self, state: int, token_id: int) -> int:
+        """State after ``token_id`` (an in-range id), ``TERMINATED`` for an allowed EOS, -1 if not allowed."""
+        if state == TERMINATED:
+            return -1
+        if token_id in self._eos:
+            return TERMINATED if self.dfa.accepting[state] else -1
+        data = self._token_bytes[token_id]
+        if data is None:
+            return -1
+        return self.dfa.walk(state, data)
+
+    def advance_bytes(self, state: int, data: bytes) -> int:
+        if state == TERMINATED:
+            return -1
+        return self.dfa.walk(state, data)
+
+    def forced_bytes(self, state: int) -> bytes:
+        out = bytearray()
+        while len(out) < MAX_JUMP_FORWARD_BYTES:
+            b = self.dfa.forced_byte(state)
+            if b < 0:
+                break
+            out.append(b)
+            state = self.dfa.walk(state, bytes((b,)))
+        return bytes(out)
+
+    # -- masks -------------------------------------------------------------------------------
+    def allowed_ids(self, state: int) -> np.ndarray:
+        """Token ids allowed in ``state`` (unsorted), EOS ids included when the state accepts."""
+        if state == TERMINATED:
+            return self._eos_ids
+        ids = self.vocab.trie.walk(self._flat_table, self._num_classes, self._edge_class, state)
+        if self.dfa.accepting[state]:
+            ids = np.concatenate([ids, self._eos_ids])
+        return ids
+
+    def bitmask_row(self, state: int) -> np.ndarray:
+        """The int32 bitmask row of ``state``, computed once and cached (read-only)."""
+        row = self._mask_cache.get(state)
+        if row is not None:
+            return row
+        row = ids_to_bitmask_row(self.allowed_ids(state), self.vocab.size)
+        row.setflags(write=False)
+        with self._lock:
+            self._mask_cache[state] = row
+            if len(self._mask_cache) > self._mask_cache_size:
+                self._mask_cache.popitem(last=False)
+        return row
+
+    @property
+    def bitmask_width(self) -> int:
+        return bitmask_width(self.vocab.size)
+
+
+# --------------------------------------------------------------------------------------------
+# response_format parsing
+# --------------------------------------------------------------------------------------------
+
+_COMPILE_CACHE: OrderedDict[tuple[Any, ...], tuple[Vocabulary, CompiledConstraint]] = OrderedDict()
+_COMPILE_CACHE_SIZE = 64
+_COMPILE_LOCK = threading.Lock()
+
+
+def _check_keys(response_format: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(response_format) - allowed - {"type"})
+    if extra:
+        kind = response_format.get("type")
+        raise InvalidResponseFormatError(
+            f"response_format of type {kind!r} has unknown field(s) {extra}; allowed: {sorted(allowed | {'type'})}"
+        )
+
+
+def compile(
+    response_format: Mapping[str, Any] | None,
+    vocab: Vocabulary,
+    *,
+    max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
+    max_dfa_states: int = DEFAULT_MAX_DFA_STATES,
+    cache: bool = True,
+) -> CompiledConstraint:
+    """Compile a chat-completions ``response_format`` for ``vocab``.
+
+    Args:
+        response_format: ``None`` or ``{"type": "text"}`` (no constraint), or
+            ``{"type": "regex", "schema": "<regex>"}`` (the whole output must fullmatch the regex;
+            ECMA-262 dialect, see the README).
+        vocab: the tokenizer's :class:`~constrain.vocab.Vocabulary`.
+        max_nfa_states, max_dfa_states: automaton budgets; exceeding one raises
+            :class:`~constrain.errors.AutomatonTooLargeError` quickly instead of hanging.
+        cache: reuse an earlier compilation of the same format for the same vocabulary object.
+
+    Raises:
+        InvalidResponseFormatError: unknown type or malformed shape.
+        InvalidRegexError / UnsupportedRegexError: a bad or unenforceable regex.
+        AutomatonTooLargeError: the automaton would exceed its budget.
+    """
+    if not isinstance(vocab, Vocabulary):
+        raise ConstraintError(f"vocab must be a constrain.Vocabulary, not {type(vocab).__name__}")
+    key = None
+    if cache:
+        try:
+            key = (json.dumps(response_format, sort_keys=True), id(vocab), max_nfa_states, max_dfa_states)
+        except (TypeError, ValueError):
+            key = None  # not JSON-serializable: let the validation below report it
+        if key is not None:
+            with _COMPILE_LOCK:
+                hit = _COMPILE_CACHE.get(key)
+                if hit is not None and hit[0] is vocab:
+                    _COMPILE_CACHE.move_to_end(key)
+                    return hit[1]
+    compiled = _compile_uncached(response_format, vocab, max_nfa_states, max_dfa_states)
+    if key is not None:
+        with _COMPILE_LOCK:
+            _COMPILE_CACHE[key] = (vocab, compiled)
+            if len(_COMPILE_CACHE) > _COMPILE_CACHE_SIZE:
+                _COMPILE_CACHE.popitem(last=False)
+    return compiled
+
+
+def _compile_uncached(
+    response_format: Mapping[str, Any] | None, vocab: Vocabulary, max_nfa_states: int, max_dfa_states: int
+) -> CompiledConstraint:
+    if response_format is None:
+        return CompiledConstraint(_any_bytes_dfa(), vocab, kind="text", description="any text")
+    if not isinstance(response_format, Mapping):
+        raise InvalidResponseFormatError(
+            f"response_format must be an object like {{\"type\": \"text\"}}, not {type(response_format).__name__}"
+        )
+    if "type" not in response_format:
+        raise InvalidResponseFormatError("response_format is missing its 'type' field")
+    kind = response_format["type"]
+    if kind == "text":
+        _check_keys(response_format, set())
+        return CompiledConstraint(_any_bytes_dfa(), vocab, kind="text", description="any text")
+    if kind == "regex":
+        _check_keys(response_format, {"schema"})
+        if "schema" not in response_format:
+            raise InvalidResponseFormatError("response_format of type 'regex' needs a 'schema' field holding the regex")
+        pattern = response_format["schema"]
+        if not isinstance(pattern, str):
+            raise InvalidResponseFormatError(
+                f"response_format.schema must be a regex string, not {type(pattern).__name__}"
+            )
+        dfa = compile_regex(pattern, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)
+        if not dfa.accepting[dfa.start] and (dfa.table[dfa.start] < 0).all():
+            raise InvalidRegexError("the regex matches no string at all", pattern)
+        return CompiledConstraint(dfa, vocab, kind="regex", description=pattern)
+    if kind in ("json_object", "json_schema"):
+        raise InvalidResponseFormatError(
+            f"response_format type {kind!r} is not implemented in this version of constrain yet"
+        )
+    raise InvalidResponseFormatError(
+        f"unknown response_format type {kind!r}; expected one of 'text', 'regex', 'json_object', 'json_schema'"
+    )

@@ -1,0 +1,50 @@
+"""Typed errors raised by constrain.
+
+Every error a caller can trigger with bad input is a :class:`ConstraintError`, which is also a
+:class:`ValueError`, so ``except ValueError`` keeps working for code that does not know this library.
+"""
+
+from __future__ import annotations
+
+
+class ConstraintError(ValueError):
+    """Base class of every input error raised by constrain."""
+
+
+class InvalidRegexError(ConstraintError):
+    """A regex is not syntactically valid.
+
+    Attributes:
+        pattern: the regex text.
+        position: 0-based character offset of the problem in ``pattern`` (or ``None``).
+    """
+
+    def __init__(self, message: str, pattern: str, position: int | None = None) -> None:
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"{message}{where} in regex {pattern!r}")
+        self.pattern = pattern
+        self.position = position
+
+
+class UnsupportedRegexError(InvalidRegexError):
+    """A regex uses a construct that a finite automaton cannot enforce (backreference, lookaround, ...)."""
+
+
+class AutomatonTooLargeError(ConstraintError):
+    """Building an automaton would exceed its configured state budget."""
+
+
+class InvalidResponseFormatError(ConstraintError):
+    """A ``response_format`` dict has an unknown type or a malformed shape."""
+
+
+class UnsupportedSchemaError(ConstraintError):
+    """A JSON Schema keyword cannot be enforced exactly."""
+
+
+class InvalidTokenError(ConstraintError):
+    """A token id is outside the vocabulary."""
+
+
+class VocabularyError(ConstraintError):
+    """A tokenizer or vocabulary file could not be turned into token bytes."""

@@ -1,0 +1,56 @@
+"""Regex -> byte-level DFA.
+
+``compile_regex(pattern)`` gives a :class:`ByteDFA` whose language is the set of UTF-8 strings that
+*fullmatch* ``pattern``; with ``search=True`` it is the set of strings *containing* a match, which is
+how JSON Schema's ``pattern`` keyword reads a regex (anchors then work as in ECMA-262).
+"""
+
+from __future__ import annotations
+
+from .automaton import (
+    DEFAULT_MAX_DFA_STATES,
+    DEFAULT_MAX_NFA_STATES,
+    ByteDFA,
+    build_nfa,
+    determinize,
+    utf8_sequences,
+)
+from .parser import ANY, Chars, Concat, Node, Repeat, parse
+
+__all__ = ["ByteDFA", "compile_regex", "parse", "utf8_sequences", "regex_to_dfa"]
+
+
+def regex_to_dfa(
+    node: Node,
+    *,
+    max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
+    max_dfa_states: int = DEFAULT_MAX_DFA_STATES,
+) -> ByteDFA:
+    """Compile a parsed regex tree to a minimal DFA."""
+    return determinize(build_nfa(node, max_states=max_nfa_states), max_states=max_dfa_states)
+
+
+def compile_regex(
+    pattern: str,
+    *,
+    search: bool = False,
+    max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
+    max_dfa_states: int = DEFAULT_MAX_DFA_STATES,
+) -> ByteDFA:
+    """Compile ``pattern`` (ECMA-262 dialect, see :mod:`constrain.regex.parser`) to a minimal DFA.
+
+    Args:
+        pattern: the regex text.
+        search: if True, accept strings that contain a match (JSON Schema ``pattern`` semantics);
+            if False, accept strings that fullmatch the pattern.
+        max_nfa_states: budget for the intermediate NFA.
+        max_dfa_states: budget for the DFA before minimization.
+
+    Raises:
+        InvalidRegexError, UnsupportedRegexError, AutomatonTooLargeError.
+    """
+    node = parse(pattern)
+    if search:
+        anything = Repeat(Chars(ANY), 0, None)
+        node = Concat((anything, node, anything))
+    return regex_to_dfa(node, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)

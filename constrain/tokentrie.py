@@ -1,0 +1,111 @@
+"""The per-vocabulary token trie and its vectorized walk through a DFA.
+
+Computing a mask means finding every token whose bytes the automaton can read from the current
+state. Walking 131k tokens one by one in Python would take ~100 ms; instead the tokens are stored
+as a trie (shared prefixes stored once) in flat numpy arrays, numbered breadth-first, and the walk
+advances a whole *level* of trie nodes per numpy operation, dropping every branch as soon as the
+automaton dies on it. A restrictive state (digits only, say) prunes the trie after one level; a
+permissive one (inside a string) visits each trie node once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class TokenTrie:
+    """Flat breadth-first trie of the vocabulary's token bytes.
+
+    Node 0 is the root (the empty prefix). For node ``k > 0``: ``parent[k]``, ``byte[k]`` (the last
+    byte of its prefix), children ``child_start[k] : child_end[k]`` (contiguous, thanks to the
+    breadth-first, lexicographic numbering), and ``token[k]``, the id of a token whose bytes are
+    exactly that prefix (or -1). Tokens that share their bytes with another token (SentencePiece
+    ``<0x20>`` and ``▁``) are listed in ``extra_nodes``/``extra_tokens``.
+    """
+
+    def __init__(self, token_bytes: Sequence[bytes | None]) -> None:
+        self.vocab_size = len(token_bytes)
+        prefixes: set[bytes] = set()
+        for t in token_bytes:
+            if t:
+                for k in range(1, len(t) + 1):
+                    prefixes.add(t[:k])
+        ordered = sorted(prefixes, key=lambda p: (len(p), p))
+        ordered.insert(0, b"")
+        node_of = {p: i for i, p in enumerate(ordered)}
+        n = len(ordered)
+        self.num_nodes = n
+        self.parent = np.array([node_of[p[:-1]] if p else -1 for p in ordered], dtype=np.int64)
+        self.byte = np.array([p[-1] if p else 0 for p in ordered], dtype=np.uint8)
+        self.depth = np.array([len(p) for p in ordered], dtype=np.int32)
+        self.max_depth = int(self.depth.max()) if n else 0
+        node_range = np.arange(n)
+        self.child_start = np.searchsorted(self.parent[1:], node_range, side="left") + 1
+        self.child_end = np.searchsorted(self.parent[1:], node_range, side="right") + 1
+        self.token = np.full(n, -1, dtype=np.int64)
+        extra_nodes: list[int] = []
+        extra_tokens: list[int] = []
+        for tid, t in enumerate(token_bytes):
+            if t:
+                k = node_of[t]
+                if self.token[k] < 0:
+                    self.token[k] = tid
+                else:
+                    extra_nodes.append(k)
+                    extra_tokens.append(tid)
+        self.extra_nodes = np.array(extra_nodes, dtype=np.int64)
+        self.extra_tokens = np.array(extra_tokens, dtype=np.int64)
+        self.child_count = self.child_end - self.child_start
+        self.root_children = np.arange(self.child_start[0], self.child_end[0], dtype=np.int64)
+
+    def edge_classes(self, byte_class: np.ndarray) -> np.ndarray:
+        """Each node's incoming byte mapped through a DFA's byte classes (one gather per DFA)."""
+        return np.asarray(byte_class, dtype=np.int64)[self.byte]
+
+    def walk(self, flat_table: np.ndarray, num_classes: int, edge_class: np.ndarray, state: int) -> np.ndarray:
+        """Ids of tokens whose bytes a DFA can read from ``state`` without dying.
+
+        Args:
+            flat_table: the DFA's ``(states, classes)`` table, raveled (-1 = dead).
+            num_classes: its number of byte classes.
+            edge_class: :meth:`edge_classes` of the DFA's byte classes.
+            state: the DFA state to start from.
+        """
+        frontier = self.root_children
+        states = np.full(frontier.shape[0], state, dtype=np.int64)
+        alive_levels = []
+        child_start = self.child_start
+        child_count = self.child_count
+        while frontier.size:
+            nxt = flat_table[states * num_classes + edge_class[frontier]]
+            keep = nxt >= 0
+            frontier = frontier[keep]
+            if not frontier.size:
+                break
+            nxt = nxt[keep].astype(np.int64, copy=False)
+            alive_levels.append(frontier)
+            counts = child_count[frontier]
+            has_children = counts > 0
+            if not has_children.any():
+                break
+            frontier = frontier[has_children]
+            nxt = nxt[has_children]
+            counts = counts[has_children]
+            total = int(counts.sum())
+            # Expand each node into its contiguous child range [start, start + count).
+            ends = np.cumsum(counts)
+            offsets = np.repeat(child_start[frontier] - (ends - counts), counts)
+            frontier = offsets + np.arange(total)
+            states = np.repeat(nxt, counts)
+        if not alive_levels:
+            return np.empty(0, dtype=np.int64)
+        alive = np.concatenate(alive_levels)
+        ids = self.token[alive]
+        ids = ids[ids >= 0]
+        if self.extra_nodes.size:
+            extra = self.extra_tokens[np.isin(self.extra_nodes, alive)]
+            if extra.size:
+                ids = np.concatenate([ids, extra])
+        return ids
