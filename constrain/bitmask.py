@@ -41,6 +41,14 @@ def allocate_token_bitmask(batch_size: int, vocab_size: int, *, backend: str = "
     raise ConstraintError(f"unknown bitmask backend {backend!r}; use 'numpy' or 'torch'")
 
 
+def mask_to_bitmask_row(allowed: np.ndarray) -> np.ndarray:
+    """The int32 bitmask row of a boolean array over the vocabulary."""
+    width = bitmask_width(allowed.shape[0])
+    if allowed.shape[0] != width * 32:
+        allowed = np.concatenate([allowed, np.zeros(width * 32 - allowed.shape[0], dtype=bool)])
+    return np.packbits(allowed, bitorder="little").view("<i4").astype(np.int32, copy=False)
+
+
 def ids_to_bitmask_row(token_ids: np.ndarray, vocab_size: int) -> np.ndarray:
     """The int32 bitmask row allowing exactly ``token_ids``."""
     allowed = np.zeros(bitmask_width(vocab_size) * 32, dtype=bool)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .bitmask import bitmask_width, ids_to_bitmask_row
+from .bitmask import bitmask_width, mask_to_bitmask_row
 from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
 from .matcher import TERMINATED, Matcher
 from .regex import compile_regex
@@ -119,22 +119,27 @@ class CompiledConstraint:
         return bytes(out)
 
     # -- masks -------------------------------------------------------------------------------
-    def allowed_ids(self, state: int) -> np.ndarray:
-        """Token ids allowed in ``state`` (unsorted), EOS ids included when the state accepts."""
+    def allowed_mask(self, state: int) -> np.ndarray:
+        """Boolean array over the vocabulary: tokens allowed in ``state``, EOS when it accepts."""
         if state == TERMINATED:
-            return self._eos_ids
-        ids = self.vocab.trie.walk(self._flat_table, self._num_classes, self._edge_class, state)
-        if self.dfa.accepting[state]:
-            ids = np.concatenate([ids, self._eos_ids])
-        return ids
+            allowed = np.zeros(self.vocab.size, dtype=bool)
+        else:
+            allowed = self.vocab.trie.walk(self._flat_table, self._num_classes, self._edge_class, state)
+            if not self.dfa.accepting[state]:
+                return allowed
+        allowed[self._eos_ids] = True
+        return allowed
 
     def bitmask_row(self, state: int) -> np.ndarray:
-        """The int32 bitmask row of ``state``, computed once and cached (read-only)."""
+        """The int32 bitmask row of ``state``, computed once and cached.
+
+        The array is the cache's own: callers must not write to it (Matcher.next_token_bitmask
+        hands out read-only views). It stays writable because torch warns on read-only arrays.
+        """
         row = self._mask_cache.get(state)
         if row is not None:
             return row
-        row = ids_to_bitmask_row(self.allowed_ids(state), self.vocab.size)
-        row.setflags(write=False)
+        row = mask_to_bitmask_row(self.allowed_mask(state))
         with self._lock:
             self._mask_cache[state] = row
             if len(self._mask_cache) > self._mask_cache_size:

@@ -75,7 +75,9 @@ class Matcher:
 
     def next_token_bitmask(self) -> np.ndarray:
         """The current mask as a read-only int32 row of ``ceil(V/32)`` words (cached per state)."""
-        return self._compiled.bitmask_row(self._history[-1])
+        view = self._compiled.bitmask_row(self._history[-1]).view()
+        view.setflags(write=False)
+        return view
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
         """Write the current mask into row ``index`` of ``bitmask`` (numpy array or torch tensor).

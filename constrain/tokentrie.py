@@ -59,13 +59,25 @@ class TokenTrie:
         self.extra_tokens = np.array(extra_tokens, dtype=np.int64)
         self.child_count = self.child_end - self.child_start
         self.root_children = np.arange(self.child_start[0], self.child_end[0], dtype=np.int64)
+        # Nodes of depth d are level_start[d] : level_start[d + 1] (breadth-first numbering).
+        self.level_start = np.searchsorted(self.depth, np.arange(self.max_depth + 2))
+        # Node of each token id; ids without bytes point at the extra "no node" slot (num_nodes).
+        self.token_node = np.full(self.vocab_size, n, dtype=np.int64)
+        for tid, t in enumerate(token_bytes):
+            if t:
+                self.token_node[tid] = node_of[t]
 
     def edge_classes(self, byte_class: np.ndarray) -> np.ndarray:
         """Each node's incoming byte mapped through a DFA's byte classes (one gather per DFA)."""
         return np.asarray(byte_class, dtype=np.int64)[self.byte]
 
     def walk(self, flat_table: np.ndarray, num_classes: int, edge_class: np.ndarray, state: int) -> np.ndarray:
-        """Ids of tokens whose bytes a DFA can read from ``state`` without dying.
+        """Boolean array over the vocabulary: tokens whose bytes a DFA reads from ``state`` without dying.
+
+        Two strategies, chosen level by level: while few branches survive, a *sparse* walk expands
+        only the live nodes (a restrictive state such as ``[0-9]`` costs tens of microseconds);
+        once a level is mostly alive, a *dense* pass computes the state of every node of each
+        remaining level with three array operations, which beats expanding nearly everything.
 
         Args:
             flat_table: the DFA's ``(states, classes)`` table, raveled (-1 = dead).
@@ -75,9 +87,11 @@ class TokenTrie:
         """
         frontier = self.root_children
         states = np.full(frontier.shape[0], state, dtype=np.int64)
-        alive_levels = []
+        alive_nodes: list[np.ndarray] = []
+        alive_states: list[np.ndarray] = []
         child_start = self.child_start
         child_count = self.child_count
+        depth = 1  # depth of the nodes in ``frontier``
         while frontier.size:
             nxt = flat_table[states * num_classes + edge_class[frontier]]
             keep = nxt >= 0
@@ -85,27 +99,49 @@ class TokenTrie:
             if not frontier.size:
                 break
             nxt = nxt[keep].astype(np.int64, copy=False)
-            alive_levels.append(frontier)
+            alive_nodes.append(frontier)
+            alive_states.append(nxt)
             counts = child_count[frontier]
-            has_children = counts > 0
-            if not has_children.any():
+            total = int(counts.sum())
+            if not total:
                 break
+            depth += 1
+            if total * self.DENSE_FRACTION > self.level_start[depth + 1] - self.level_start[depth]:
+                return self._dense_walk(flat_table, num_classes, edge_class, depth, alive_nodes, alive_states)
+            has_children = counts > 0
             frontier = frontier[has_children]
             nxt = nxt[has_children]
             counts = counts[has_children]
-            total = int(counts.sum())
             # Expand each node into its contiguous child range [start, start + count).
             ends = np.cumsum(counts)
             offsets = np.repeat(child_start[frontier] - (ends - counts), counts)
             frontier = offsets + np.arange(total)
             states = np.repeat(nxt, counts)
-        if not alive_levels:
-            return np.empty(0, dtype=np.int64)
-        alive = np.concatenate(alive_levels)
-        ids = self.token[alive]
-        ids = ids[ids >= 0]
-        if self.extra_nodes.size:
-            extra = self.extra_tokens[np.isin(self.extra_nodes, alive)]
-            if extra.size:
-                ids = np.concatenate([ids, extra])
-        return ids
+        allowed = np.zeros(self.vocab_size, dtype=bool)
+        if alive_nodes:
+            alive = np.concatenate(alive_nodes)
+            ids = self.token[alive]
+            allowed[ids[ids >= 0]] = True
+            if self.extra_nodes.size:
+                allowed[self.extra_tokens[np.isin(self.extra_nodes, alive)]] = True
+        return allowed
+
+    # A level is walked densely once more than 1/DENSE_FRACTION of its nodes are candidates.
+    DENSE_FRACTION = 4
+
+    def _dense_walk(self, flat_table, num_classes, edge_class, depth, alive_nodes, alive_states):
+        """Finish a walk level by level over *all* nodes, from ``depth`` on (see :meth:`walk`).
+
+        ``alive_nodes``/``alive_states`` are the live nodes of the shallower levels and their states.
+        """
+        # One extra table row of dead transitions, so a dead parent maps to dead without a branch.
+        dead = flat_table.shape[0] // num_classes
+        padded = np.concatenate([flat_table, np.full(num_classes, -1, dtype=flat_table.dtype)])
+        padded[padded < 0] = dead
+        node_state = np.full(self.num_nodes + 1, dead, dtype=np.int64)  # last slot: "no node"
+        for nodes, st in zip(alive_nodes, alive_states):
+            node_state[nodes] = st
+        for d in range(depth, self.max_depth + 1):
+            lo, hi = self.level_start[d], self.level_start[d + 1]
+            node_state[lo:hi] = padded[node_state[self.parent[lo:hi]] * num_classes + edge_class[lo:hi]]
+        return node_state[self.token_node] != dead

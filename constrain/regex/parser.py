@@ -160,6 +160,7 @@ class _Parser:
         return Concat(tuple(items))
 
     def parse_quantifiers(self, atom: Node) -> Node:
+        quantified = False
         while True:
             start = self.pos
             c = self.peek()
@@ -175,16 +176,14 @@ class _Parser:
                 return atom
             if isinstance(atom, Anchor):
                 raise self.error("nothing to repeat (quantifier after an anchor)", start)
-            if isinstance(atom, Repeat) and self._last_was_quantifier:
+            if quantified:
                 raise self.error("multiple repeat: a quantifier follows another quantifier", start)
             if self.peek() == "?":  # lazy: same language as greedy
                 self.pos += 1
             elif self.peek() == "+":
                 raise self.unsupported("possessive quantifier", self.pos)
             atom = Repeat(atom, lo, hi)
-            self._last_was_quantifier = True
-
-    _last_was_quantifier = False
+            quantified = True
 
     def try_parse_braces(self) -> tuple[int, int | None] | None:
         """Parse ``{m}``, ``{m,}`` or ``{m,n}`` at the cursor; None (cursor unmoved) if it is a literal."""
@@ -211,7 +210,6 @@ class _Parser:
         return lo, hi
 
     def parse_atom(self) -> Node:
-        self._last_was_quantifier = False
         start = self.pos
         c = self.peek()
         if c == "(":

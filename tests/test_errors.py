@@ -1,0 +1,126 @@
+"""Bad input gets a typed error (a ConstraintError, hence a ValueError) that names the problem, fast."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import constrain
+from constrain.regex import compile_regex
+
+VOCAB = constrain.Vocabulary.from_token_bytes([None, b"a", b"b", b"0", b"1"], eos_token_ids=[0])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "error", "fragment", "position"),
+    [
+        ("(ab", constrain.InvalidRegexError, "missing ')'", 0),
+        ("ab)", constrain.InvalidRegexError, "unbalanced ')'", 2),
+        ("*a", constrain.InvalidRegexError, "nothing to repeat", 0),
+        ("a{3,2}", constrain.InvalidRegexError, "out of order", 1),
+        ("[z-a]", constrain.InvalidRegexError, "range out of order", 2),
+        ("[abc", constrain.InvalidRegexError, "missing ']'", 0),
+        ("abc\\", constrain.InvalidRegexError, "lone backslash", 3),
+        ("\\xZZ", constrain.InvalidRegexError, "hexadecimal", 0),
+        ("\\q", constrain.InvalidRegexError, "unknown escape", 0),
+        ("a**", constrain.InvalidRegexError, "multiple repeat", 2),
+        ("(?<1x>a)", constrain.InvalidRegexError, "group name", 3),
+        ("(a)\\1", constrain.UnsupportedRegexError, "backreference", 3),
+        ("(?<n>a)\\k<n>", constrain.UnsupportedRegexError, "named backreference", 7),
+        ("a(?=b)", constrain.UnsupportedRegexError, "lookahead", 1),
+        ("a(?!b)", constrain.UnsupportedRegexError, "lookahead", 1),
+        ("(?<=a)b", constrain.UnsupportedRegexError, "lookbehind", 0),
+        ("(?<!a)b", constrain.UnsupportedRegexError, "lookbehind", 0),
+        ("\\bword\\b", constrain.UnsupportedRegexError, "word boundary", 0),
+        ("(?i)abc", constrain.UnsupportedRegexError, "inline flags", 0),
+        ("\\p{L}+", constrain.UnsupportedRegexError, "Unicode property", 0),
+        ("a++", constrain.UnsupportedRegexError, "possessive", 2),
+        ("[[:alpha:]]", constrain.UnsupportedRegexError, "POSIX", 1),
+    ],
+)
+def test_regex_errors_name_the_construct_and_position(pattern, error, fragment, position):
+    with pytest.raises(error) as info:
+        constrain.compile({"type": "regex", "schema": pattern}, VOCAB)
+    assert fragment in str(info.value)
+    assert info.value.position == position
+    assert f"at position {position}" in str(info.value)
+    assert isinstance(info.value, constrain.ConstraintError) and isinstance(info.value, ValueError)
+
+
+def test_empty_language_is_an_error():
+    with pytest.raises(constrain.InvalidRegexError, match="matches no string"):
+        constrain.compile({"type": "regex", "schema": "a^b"}, VOCAB)
+    with pytest.raises(constrain.InvalidRegexError, match="matches no string"):
+        constrain.compile({"type": "regex", "schema": "[]"}, VOCAB)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kwargs"),
+    [
+        ("(a|b)*a(a|b){24}", {}),  # the classic exponential DFA
+        ("((a{1000}){1000}){1000}", {}),  # NFA blow-up
+        ("[ab]*a[ab]{12}", {"max_dfa_states": 500}),  # a smaller, configured budget
+    ],
+)
+def test_state_budget_overflow_fails_fast(pattern, kwargs):
+    start = time.perf_counter()
+    with pytest.raises(constrain.AutomatonTooLargeError) as info:
+        constrain.compile({"type": "regex", "schema": pattern}, VOCAB, cache=False, **kwargs)
+    assert "budget" in str(info.value)
+    assert time.perf_counter() - start < 20  # bounded; typically well under a second
+
+
+def test_budget_is_configurable_both_ways():
+    compile_regex("[ab]*a[ab]{8}")  # 2^9 states fits the default
+    with pytest.raises(constrain.AutomatonTooLargeError):
+        compile_regex("[ab]*a[ab]{8}", max_dfa_states=100)
+
+
+@pytest.mark.parametrize(
+    ("response_format", "fragment"),
+    [
+        ({"type": "yaml"}, "unknown response_format type 'yaml'"),
+        ({}, "missing its 'type'"),
+        ({"schema": "a"}, "missing its 'type'"),
+        ("regex", "must be an object"),
+        (["regex"], "must be an object"),
+        ({"type": "regex"}, "needs a 'schema'"),
+        ({"type": "regex", "schema": 42}, "must be a regex string"),
+        ({"type": "regex", "schema": None}, "must be a regex string"),
+        ({"type": "regex", "schema": "a", "pattern": "b"}, "unknown field(s) ['pattern']"),
+        ({"type": "text", "schema": "a"}, "unknown field(s) ['schema']"),
+        ({"type": None}, "unknown response_format type None"),
+    ],
+)
+def test_malformed_response_formats(response_format, fragment):
+    with pytest.raises(constrain.InvalidResponseFormatError) as info:
+        constrain.compile(response_format, VOCAB)
+    assert fragment in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_vocab_must_be_a_vocabulary():
+    with pytest.raises(constrain.ConstraintError, match="constrain.Vocabulary"):
+        constrain.compile({"type": "text"}, ["a", "b"])  # type: ignore[arg-type]
+
+
+def test_bad_vocabularies():
+    with pytest.raises(constrain.VocabularyError, match="token 1 must be bytes"):
+        constrain.Vocabulary.from_token_bytes([b"a", "b"], eos_token_ids=[0])  # type: ignore[list-item]
+    with pytest.raises(constrain.VocabularyError, match="eos token id 5"):
+        constrain.Vocabulary.from_token_bytes([b"a"], eos_token_ids=[5])
+    with pytest.raises(constrain.VocabularyError, match="cannot shrink"):
+        VOCAB.padded(2)
+    with pytest.raises(constrain.VocabularyError, match="tekken"):
+        constrain.Vocabulary.from_tekken("/nonexistent/tekken.json")
+
+
+def test_bitmask_shape_mismatch():
+    m = constrain.compile({"type": "regex", "schema": "a"}, VOCAB).matcher()
+    import numpy as np
+
+    with pytest.raises(constrain.ConstraintError, match="words"):
+        m.fill_next_token_bitmask(np.zeros((1, 7), dtype=np.int32))
+    with pytest.raises(constrain.ConstraintError, match="numpy array or torch tensor"):
+        m.fill_next_token_bitmask([[0]])
