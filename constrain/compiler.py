@@ -19,6 +19,7 @@ from .bitmask import bitmask_width, mask_to_bitmask_row
 from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
 from .matcher import TERMINATED, Matcher
 from .regex import compile_regex
+from .grammar import GrammarAutomaton
 from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES, ByteDFA
 from .vocab import Vocabulary
 
@@ -46,27 +47,26 @@ class CompiledConstraint:
 
     Attributes:
         vocab: the vocabulary the constraint was compiled for.
-        kind: "text" or "regex".
+        kind: "text", "regex", "json_object" or "json_schema".
         description: what the constraint enforces (the regex, for example), for messages.
-        dfa: the byte-level automaton.
+        automaton: the byte-level automaton: a :class:`ByteDFA`, or a :class:`GrammarAutomaton`
+            (pushdown, determinized lazily) where recursion needs a stack.
     """
 
     def __init__(
         self,
-        dfa: ByteDFA,
+        automaton: ByteDFA | GrammarAutomaton,
         vocab: Vocabulary,
         *,
         kind: str,
         description: str,
         mask_cache_size: int = DEFAULT_MASK_CACHE_SIZE,
     ) -> None:
-        self.dfa = dfa
+        self.automaton = automaton
         self.vocab = vocab
         self.kind = kind
         self.description = description
-        self._flat_table = np.ascontiguousarray(dfa.table, dtype=np.int32).ravel()
-        self._num_classes = dfa.num_classes
-        self._edge_class = vocab.trie.edge_classes(dfa.byte_class)
+        self._edge_class = vocab.trie.edge_classes(automaton.byte_class[:256])
         self._mask_cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._mask_cache_size = mask_cache_size
         self._lock = threading.Lock()
@@ -76,13 +76,18 @@ class CompiledConstraint:
 
     def __repr__(self) -> str:
         return (
-            f"CompiledConstraint({self.kind}: {self.description[:60]!r}, states={self.dfa.num_states}, "
+            f"CompiledConstraint({self.kind}: {self.description[:60]!r}, states={self.automaton.num_states}, "
             f"vocab={self.vocab.size})"
         )
 
     @property
+    def dfa(self) -> ByteDFA | GrammarAutomaton:
+        """Alias of :attr:`automaton` (a :class:`ByteDFA` for text and regex constraints)."""
+        return self.automaton
+
+    @property
     def start_state(self) -> int:
-        return self.dfa.start
+        return self.automaton.start
 
     def matcher(self) -> Matcher:
         """A fresh matcher at the start of the output."""
@@ -90,33 +95,27 @@ class CompiledConstraint:
 
     # -- automaton steps (used by Matcher) ---------------------------------------------------
     def is_accepting(self, state: int) -> bool:
-        return state != TERMINATED and bool(self.dfa.accepting[state])
+        return state != TERMINATED and self.automaton.is_accepting(state)
 
     def next_state(self, state: int, token_id: int) -> int:
         """State after ``token_id`` (an in-range id), ``TERMINATED`` for an allowed EOS, -1 if not allowed."""
         if state == TERMINATED:
             return -1
         if token_id in self._eos:
-            return TERMINATED if self.dfa.accepting[state] else -1
+            return TERMINATED if self.automaton.is_accepting(state) else -1
         data = self._token_bytes[token_id]
         if data is None:
             return -1
-        return self.dfa.walk(state, data)
+        return self.automaton.walk(state, data)
 
     def advance_bytes(self, state: int, data: bytes) -> int:
         if state == TERMINATED:
             return -1
-        return self.dfa.walk(state, data)
+        return self.automaton.walk(state, data)
 
     def forced_bytes(self, state: int) -> bytes:
-        out = bytearray()
-        while len(out) < MAX_JUMP_FORWARD_BYTES:
-            b = self.dfa.forced_byte(state)
-            if b < 0:
-                break
-            out.append(b)
-            state = self.dfa.walk(state, bytes((b,)))
-        return bytes(out)
+        """Bytes every continuation from ``state`` starts with (jump-forward)."""
+        return self.automaton.forced_bytes(state, MAX_JUMP_FORWARD_BYTES)
 
     # -- masks -------------------------------------------------------------------------------
     def allowed_mask(self, state: int) -> np.ndarray:
@@ -124,8 +123,8 @@ class CompiledConstraint:
         if state == TERMINATED:
             allowed = np.zeros(self.vocab.size, dtype=bool)
         else:
-            allowed = self.vocab.trie.walk(self._flat_table, self._num_classes, self._edge_class, state)
-            if not self.dfa.accepting[state]:
+            allowed = self.vocab.trie.walk(self.automaton, self._edge_class, state)
+            if not self.automaton.is_accepting(state):
                 return allowed
         allowed[self._eos_ids] = True
         return allowed

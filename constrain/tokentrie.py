@@ -11,8 +11,15 @@ permissive one (inside a string) visits each trie node once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .grammar import GrammarAutomaton
+    from .regex.automaton import ByteDFA
+
+    Automaton = ByteDFA | GrammarAutomaton
 
 
 class TokenTrie:
@@ -71,20 +78,24 @@ class TokenTrie:
         """Each node's incoming byte mapped through a DFA's byte classes (one gather per DFA)."""
         return np.asarray(byte_class, dtype=np.int64)[self.byte]
 
-    def walk(self, flat_table: np.ndarray, num_classes: int, edge_class: np.ndarray, state: int) -> np.ndarray:
-        """Boolean array over the vocabulary: tokens whose bytes a DFA reads from ``state`` without dying.
+    def walk(self, automaton: "Automaton", edge_class: np.ndarray, state: int) -> np.ndarray:
+        """Boolean array over the vocabulary: tokens whose bytes ``automaton`` reads from ``state``.
 
         Two strategies, chosen level by level: while few branches survive, a *sparse* walk expands
         only the live nodes (a restrictive state such as ``[0-9]`` costs tens of microseconds);
         once a level is mostly alive, a *dense* pass computes the state of every node of each
         remaining level with three array operations, which beats expanding nearly everything.
 
+        A lazy automaton (a grammar's) may hold unknown table entries; they are computed with
+        ``automaton.resolve`` the first time the walk meets them.
+
         Args:
-            flat_table: the DFA's ``(states, classes)`` table, raveled (-1 = dead).
-            num_classes: its number of byte classes.
-            edge_class: :meth:`edge_classes` of the DFA's byte classes.
-            state: the DFA state to start from.
+            automaton: a ByteDFA or GrammarAutomaton (``flat_table``, ``num_classes``, ``lazy``,
+                ``resolve``); table entries are next states, -1 = dead.
+            edge_class: :meth:`edge_classes` of the automaton's byte classes.
+            state: the state to start from.
         """
+        num_classes = automaton.num_classes
         frontier = self.root_children
         states = np.full(frontier.shape[0], state, dtype=np.int64)
         alive_nodes: list[np.ndarray] = []
@@ -93,7 +104,7 @@ class TokenTrie:
         child_count = self.child_count
         depth = 1  # depth of the nodes in ``frontier``
         while frontier.size:
-            nxt = flat_table[states * num_classes + edge_class[frontier]]
+            nxt = _lookup(automaton, states * num_classes + edge_class[frontier])
             keep = nxt >= 0
             frontier = frontier[keep]
             if not frontier.size:
@@ -107,7 +118,7 @@ class TokenTrie:
                 break
             depth += 1
             if total * self.DENSE_FRACTION > self.level_start[depth + 1] - self.level_start[depth]:
-                return self._dense_walk(flat_table, num_classes, edge_class, depth, alive_nodes, alive_states)
+                return self._dense_walk(automaton, edge_class, depth, alive_nodes, alive_states)
             has_children = counts > 0
             frontier = frontier[has_children]
             nxt = nxt[has_children]
@@ -129,19 +140,33 @@ class TokenTrie:
     # A level is walked densely once more than 1/DENSE_FRACTION of its nodes are candidates.
     DENSE_FRACTION = 4
 
-    def _dense_walk(self, flat_table, num_classes, edge_class, depth, alive_nodes, alive_states):
+    def _dense_walk(self, automaton, edge_class, depth, alive_nodes, alive_states):
         """Finish a walk level by level over *all* nodes, from ``depth`` on (see :meth:`walk`).
 
         ``alive_nodes``/``alive_states`` are the live nodes of the shallower levels and their states.
         """
-        # One extra table row of dead transitions, so a dead parent maps to dead without a branch.
-        dead = flat_table.shape[0] // num_classes
-        padded = np.concatenate([flat_table, np.full(num_classes, -1, dtype=flat_table.dtype)])
-        padded[padded < 0] = dead
-        node_state = np.full(self.num_nodes + 1, dead, dtype=np.int64)  # last slot: "no node"
+        num_classes = automaton.num_classes
+        node_state = np.full(self.num_nodes + 1, -1, dtype=np.int64)  # last slot: "no node"
         for nodes, st in zip(alive_nodes, alive_states):
             node_state[nodes] = st
         for d in range(depth, self.max_depth + 1):
             lo, hi = self.level_start[d], self.level_start[d + 1]
-            node_state[lo:hi] = padded[node_state[self.parent[lo:hi]] * num_classes + edge_class[lo:hi]]
-        return node_state[self.token_node] != dead
+            parent_state = node_state[self.parent[lo:hi]]
+            live = np.flatnonzero(parent_state >= 0)
+            if not live.size:
+                break
+            level = node_state[lo:hi]
+            level[live] = _lookup(automaton, parent_state[live] * num_classes + edge_class[lo + live])
+        return node_state[self.token_node] >= 0
+
+
+def _lookup(automaton, flat_indices: np.ndarray) -> np.ndarray:
+    """Table entries at ``flat_indices``, computing unknown ones first for a lazy automaton."""
+    table = automaton.flat_table
+    out = table[flat_indices]
+    if automaton.lazy:
+        unknown = out < -1
+        if unknown.any():
+            automaton.resolve(flat_indices[unknown])
+            out = automaton.flat_table[flat_indices]
+    return out

@@ -82,6 +82,29 @@ def _split_utf8(lo: int, hi: int, out: list[list[tuple[int, int]]]) -> None:
 # NFA
 # --------------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Call:
+    """A tree node standing for a call of grammar rule ``rule`` (see :mod:`constrain.grammar`).
+
+    It becomes an NFA edge on the non-byte symbol ``256 + rule``, so a rule's DFA keeps, beside its
+    byte transitions, one column per rule it calls: ``table[s, byte_class[256 + k]]`` is where the
+    caller resumes after rule ``k`` has matched.
+    """
+
+    rule: int
+
+    @property
+    def symbol(self) -> int:
+        return 256 + self.rule
+
+
+@dataclass(frozen=True, eq=False)
+class Embed:
+    """A tree node standing for a ready-made DFA's language (from a product, a complement, ...)."""
+
+    dfa: "ByteDFA"
+
 ANCHOR_START = "start"
 ANCHOR_END = "end"
 
@@ -111,47 +134,72 @@ class NFA:
 
 
 def build_nfa(node: Node, max_states: int = DEFAULT_MAX_NFA_STATES) -> NFA:
-    """Build the Thompson NFA of a syntax tree."""
+    """Build the Thompson NFA of a syntax tree.
+
+    A tree may be a DAG: a node object used in several places is built once per continuation
+    (see :func:`_emit`), which keeps grammars such as "optional properties in order" linear.
+    """
     nfa = NFA(max_states=max_states)
     start = nfa.new_state()
     accept = nfa.new_state()
-    _emit(nfa, node, start, accept)
+    _emit(nfa, node, start, accept, {})
     nfa.start, nfa.accept = start, accept
     return nfa
 
 
-def _emit(nfa: NFA, node: Node, src: int, dst: int) -> None:
-    """Add states and edges so that ``node`` leads from ``src`` to ``dst``."""
+def _emit(nfa: NFA, node: Node, src: int, dst: int, shared: dict[tuple[int, int], int]) -> None:
+    """Add states and edges so that ``node`` leads from ``src`` to ``dst``.
+
+    Invariant: no fragment adds edges into its ``src`` or out of its ``dst``. Hence a fragment
+    built once from a private entry state towards ``dst`` can be reused by any later occurrence
+    of the same node object with the same ``dst`` (``shared`` maps (node id, dst) -> entry).
+    """
+    if isinstance(node, (Concat, Alt, Repeat, Embed)):
+        key = (id(node), dst)
+        entry = shared.get(key)
+        if entry is not None:
+            nfa.eps[src].append(entry)
+            return
+        entry = nfa.new_state()
+        shared[key] = entry
+        nfa.eps[src].append(entry)
+        _emit_compound(nfa, node, entry, dst, shared)
+        return
     if isinstance(node, Chars):
         _emit_chars(nfa, node.ranges, src, dst)
-    elif isinstance(node, Concat):
+    elif isinstance(node, Anchor):
+        nfa.anchors[src].append((node.kind, dst))
+    elif isinstance(node, Call):
+        nfa.edges[src].append((node.symbol, node.symbol, dst))
+    else:  # pragma: no cover - the parser builds only the node types above
+        raise TypeError(f"unknown regex node {node!r}")
+
+
+def _emit_compound(nfa: NFA, node: Node, src: int, dst: int, shared: dict[tuple[int, int], int]) -> None:
+    if isinstance(node, Concat):
         if not node.items:
             nfa.eps[src].append(dst)
             return
         cur = src
         for i, item in enumerate(node.items):
             nxt = dst if i == len(node.items) - 1 else nfa.new_state()
-            _emit(nfa, item, cur, nxt)
+            _emit(nfa, item, cur, nxt, shared)
             cur = nxt
     elif isinstance(node, Alt):
         for option in node.options:
-            a = nfa.new_state()
-            b = nfa.new_state()
-            nfa.eps[src].append(a)
-            _emit(nfa, option, a, b)
-            nfa.eps[b].append(dst)
+            _emit(nfa, option, src, dst, shared)
     elif isinstance(node, Repeat):
         cur = src
         for _ in range(node.min):
             nxt = nfa.new_state()
-            _emit(nfa, node.item, cur, nxt)
+            _emit(nfa, node.item, cur, nxt, shared)
             cur = nxt
         if node.max is None:
             # cur -> loop -> cur (star), guarded by fresh states so loops do not leak epsilon edges
             loop_in = nfa.new_state()
             loop_out = nfa.new_state()
             nfa.eps[cur].append(loop_in)
-            _emit(nfa, node.item, loop_in, loop_out)
+            _emit(nfa, node.item, loop_in, loop_out, shared)
             nfa.eps[loop_out].append(loop_in)
             nfa.eps[loop_out].append(dst)
             nfa.eps[cur].append(dst)
@@ -159,13 +207,32 @@ def _emit(nfa: NFA, node: Node, src: int, dst: int) -> None:
             for _ in range(node.max - node.min):
                 nxt = nfa.new_state()
                 nfa.eps[cur].append(dst)
-                _emit(nfa, node.item, cur, nxt)
+                _emit(nfa, node.item, cur, nxt, shared)
                 cur = nxt
             nfa.eps[cur].append(dst)
-    elif isinstance(node, Anchor):
-        nfa.anchors[src].append((node.kind, dst))
-    else:  # pragma: no cover - the parser builds only the node types above
-        raise TypeError(f"unknown regex node {node!r}")
+    elif isinstance(node, Embed):
+        _emit_dfa(nfa, node.dfa, src, dst)
+
+
+def _emit_dfa(nfa: NFA, dfa: "ByteDFA", src: int, dst: int) -> None:
+    """Copy a DFA's states and byte transitions between ``src`` and ``dst``."""
+    states = [nfa.new_state() for _ in range(dfa.num_states)]
+    nfa.eps[src].append(states[dfa.start])
+    # Byte ranges of each class (classes are unions of byte runs).
+    runs: dict[int, list[tuple[int, int]]] = {}
+    classes = dfa.byte_class[:256].tolist()
+    lo = 0
+    for b in range(1, 257):
+        if b == 256 or classes[b] != classes[lo]:
+            runs.setdefault(classes[lo], []).append((lo, b - 1))
+            lo = b
+    for s in range(dfa.num_states):
+        for c, t in enumerate(dfa.table[s].tolist()):
+            if t >= 0:
+                for blo, bhi in runs.get(c, ()):
+                    nfa.edges[states[s]].append((blo, bhi, states[t]))
+        if dfa.accepting[s]:
+            nfa.eps[states[s]].append(dst)
 
 
 def _emit_chars(nfa: NFA, ranges: Ranges, src: int, dst: int) -> None:
@@ -206,17 +273,31 @@ class ByteDFA:
     never hits -1 can always be completed.
     """
 
-    byte_class: np.ndarray
+    byte_class: np.ndarray  # (256,) for a regex; (256 + rules,) for a grammar rule with calls
     table: np.ndarray
     accepting: np.ndarray
     start: int
     _rows: list[list[int]] | None = field(default=None, repr=False)
+    _flat: np.ndarray | None = field(default=None, repr=False)
     _class_list: list[int] | None = field(default=None, repr=False)
     _forced: np.ndarray | None = field(default=None, repr=False)
+
+    #: Every table entry is known up front (a grammar automaton fills its table lazily).
+    lazy = False
 
     @property
     def num_states(self) -> int:
         return int(self.table.shape[0])
+
+    @property
+    def flat_table(self) -> np.ndarray:
+        """The transition table raveled to one int32 array: entry ``state * num_classes + class``."""
+        if self._flat is None:
+            self._flat = np.ascontiguousarray(self.table, dtype=np.int32).reshape(-1)
+        return self._flat
+
+    def resolve(self, flat_indices: np.ndarray) -> None:
+        """Nothing to do: no entry is unknown (the interface a lazy automaton implements)."""
 
     @property
     def num_classes(self) -> int:
@@ -241,6 +322,17 @@ class ByteDFA:
     def is_accepting(self, state: int) -> bool:
         return bool(self.accepting[state])
 
+    def forced_bytes(self, state: int, limit: int) -> bytes:
+        """The bytes every continuation from ``state`` starts with (at most ``limit``)."""
+        out = bytearray()
+        while len(out) < limit:
+            b = self.forced_byte(state)
+            if b < 0:
+                break
+            out.append(b)
+            state = self.walk(state, bytes((b,)))
+        return bytes(out)
+
     def fullmatch(self, data: bytes) -> bool:
         s = self.walk(self.start, data)
         return s >= 0 and bool(self.accepting[s])
@@ -250,28 +342,33 @@ class ByteDFA:
         if self._forced is None:
             live = self.table >= 0
             n_live = live.sum(axis=1)
-            class_sizes = np.bincount(self.byte_class, minlength=self.num_classes)
             only_class = np.argmax(live, axis=1)
             forced = np.full(self.num_states, -1, dtype=np.int32)
-            candidates = (n_live == 1) & (class_sizes[only_class] == 1) & ~self.accepting
             # The single byte of a size-1 class.
             byte_of_class = np.full(self.num_classes, -1, dtype=np.int32)
             for b in range(255, -1, -1):
                 byte_of_class[self.byte_class[b]] = b
+            class_sizes = np.bincount(self.byte_class[:256], minlength=self.num_classes)
+            candidates = (n_live == 1) & (class_sizes[only_class] == 1) & ~self.accepting
             forced[candidates] = byte_of_class[only_class[candidates]]
             self._forced = forced
         return int(self._forced[state])
 
 
 def _byte_classes(nfa: NFA) -> np.ndarray:
-    """Partition bytes 0..255 into classes no NFA edge tells apart, numbered in byte order."""
-    cuts = np.zeros(257, dtype=bool)
+    """Partition the symbols (bytes 0..255, then call symbols) into classes no NFA edge tells apart.
+
+    Classes are numbered in symbol order; bytes and call symbols never share a class.
+    """
+    top = max([hi for edges in nfa.edges for _, hi, _ in edges] + [255])
+    cuts = np.zeros(top + 2, dtype=bool)
     for edges in nfa.edges:
         for lo, hi, _ in edges:
             cuts[lo] = True
             cuts[hi + 1] = True
+    cuts[256:] = True  # each call symbol is its own class
     cuts[0] = False
-    return np.cumsum(cuts[:256]).astype(np.int32)
+    return np.cumsum(cuts[: top + 1]).astype(np.int32)
 
 
 def determinize(

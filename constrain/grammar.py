@@ -1,0 +1,223 @@
+"""Grammars: byte-level rules that call each other, run as a lazily determinized pushdown automaton.
+
+A :class:`Grammar` is a list of rules; each rule is a regex-like tree (the node types of
+:mod:`constrain.regex.parser`) that may contain :class:`~constrain.regex.automaton.Call` nodes,
+calls of other rules (recursion included: trees, linked lists, arbitrarily nested JSON). Each rule
+is compiled to a minimal DFA whose transitions include one column per callable rule.
+
+Running the grammar means tracking *stacks* of ``(rule, state)`` frames: reading a byte either
+advances the top frame, or first *calls* a rule (pushing its start state, the caller's frame
+moving to the return state), or first *returns* from a finished rule (popping). Because several of
+these can apply to one byte, the current position is a set of stacks — a *configuration*.
+
+:class:`GrammarAutomaton` interns configurations as integer ids and fills a transition table
+``(configuration, byte class) -> configuration`` lazily, the first time each entry is needed. The
+result looks exactly like a DFA to the rest of the library (the token trie walk, the mask cache,
+the matcher), so masks of configurations seen before cost a cache lookup, and a new one costs a
+trie walk plus a few Python steps for the table entries not seen yet.
+
+Limits: callees must not match the empty string (rules of JSON values never do), nesting deeper
+than ``max_depth`` is not generated (the rule must then finish without calling), and a
+configuration may hold at most ``max_stacks`` stacks; the number of configurations is bounded by
+``max_configs``. Exceeding a bound raises :class:`~constrain.errors.AutomatonTooLargeError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import AutomatonTooLargeError, ConstraintError
+from .regex.automaton import ByteDFA, Call, build_nfa, determinize
+from .regex.parser import Node
+
+#: Table entry not computed yet.
+UNKNOWN = -2
+DEFAULT_MAX_DEPTH = 128
+DEFAULT_MAX_CONFIGS = 200_000
+DEFAULT_MAX_STACKS = 256
+
+Frame = tuple[int, int]  # (rule, DFA state of that rule)
+Stack = tuple[Frame, ...]  # bottom first
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """Rules as trees; rule 0 is the start rule. ``names`` are for messages only."""
+
+    rules: tuple[Node, ...]
+    names: tuple[str, ...]
+
+
+class GrammarAutomaton:
+    """A pushdown automaton over bytes, determinized lazily into configuration ids.
+
+    It offers the same interface as :class:`~constrain.regex.automaton.ByteDFA` to the rest of
+    the library: ``start``, ``byte_class``, ``num_classes``, ``flat_table``, ``is_accepting``,
+    ``walk``, ``forced_bytes`` and ``resolve`` (which fills :data:`UNKNOWN` table entries).
+    """
+
+    lazy = True
+
+    def __init__(
+        self,
+        grammar: Grammar,
+        *,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_configs: int = DEFAULT_MAX_CONFIGS,
+        max_stacks: int = DEFAULT_MAX_STACKS,
+        max_dfa_states: int | None = None,
+    ) -> None:
+        self.grammar = grammar
+        self.max_depth = max_depth
+        self.max_configs = max_configs
+        self.max_stacks = max_stacks
+        kwargs = {} if max_dfa_states is None else {"max_states": max_dfa_states}
+        self.rules: list[ByteDFA] = [determinize(build_nfa(rule), **kwargs) for rule in grammar.rules]
+        num_rules = len(self.rules)
+        # Per rule, per state: the rules it can call there and where it resumes afterwards.
+        self._calls: list[list[list[tuple[int, int]]]] = []
+        for dfa in self.rules:
+            per_state: list[list[tuple[int, int]]] = [[] for _ in range(dfa.num_states)]
+            for k in range(num_rules):
+                symbol = 256 + k
+                if symbol < dfa.byte_class.shape[0]:
+                    column = dfa.table[:, dfa.byte_class[symbol]]
+                    for s in np.flatnonzero(column >= 0).tolist():
+                        per_state[s].append((k, int(column[s])))
+            self._calls.append(per_state)
+        for k, dfa in enumerate(self.rules):
+            if k and dfa.accepting[dfa.start]:
+                raise ConstraintError(f"grammar rule {grammar.names[k]!r} matches the empty string; callees must not")
+        self._rows = [dfa.table.tolist() for dfa in self.rules]
+        self._byte_class_lists = [dfa.byte_class[:256].tolist() for dfa in self.rules]
+        self._accepting = [dfa.accepting.tolist() for dfa in self.rules]
+        # Global byte classes: the common refinement of every rule's byte classes.
+        stacked = np.stack([dfa.byte_class[:256] for dfa in self.rules])
+        _, first, inverse = np.unique(stacked, axis=1, return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        remap = np.empty_like(order)
+        remap[order] = np.arange(len(order))
+        self.byte_class = remap[inverse.reshape(-1)].astype(np.int32)
+        self.num_classes = int(self.byte_class.max()) + 1
+        self._class_byte = np.sort(first).tolist()  # a representative byte of each class
+        self._class_sizes = np.bincount(self.byte_class, minlength=self.num_classes)
+        # Configurations.
+        self._configs: list[frozenset[Stack]] = []
+        self._index: dict[frozenset[Stack], int] = {}
+        self._config_accepting: list[bool] = []
+        self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
+        self.start = self._intern(frozenset({((0, self.rules[0].start),)}))
+
+    # -- configurations ---------------------------------------------------------------------
+    @property
+    def num_states(self) -> int:
+        """Configurations created so far."""
+        return len(self._configs)
+
+    @property
+    def flat_table(self) -> np.ndarray:
+        """The transition table so far, raveled; entries may be :data:`UNKNOWN`."""
+        return self._table[: max(len(self._configs), 1)].reshape(-1)
+
+    def _intern(self, config: frozenset[Stack]) -> int:
+        cid = self._index.get(config)
+        if cid is not None:
+            return cid
+        if len(self._configs) >= self.max_configs:
+            raise AutomatonTooLargeError(
+                f"grammar automaton exceeds its budget of {self.max_configs} configurations"
+            )
+        if len(config) > self.max_stacks:
+            raise AutomatonTooLargeError(
+                f"grammar is too ambiguous: {len(config)} parses are alive at once (budget {self.max_stacks})"
+            )
+        cid = len(self._configs)
+        self._configs.append(config)
+        self._index[config] = cid
+        self._config_accepting.append(any(self._can_finish(stack) for stack in config))
+        if cid >= self._table.shape[0]:
+            grown = np.full((self._table.shape[0] * 2, self.num_classes), UNKNOWN, dtype=np.int32)
+            grown[: self._table.shape[0]] = self._table
+            self._table = grown
+        return cid
+
+    def _can_finish(self, stack: Stack) -> bool:
+        # Callees never match the empty string, so a stack can end here only if every frame is
+        # in an accepting state (the caller frames hold their return states).
+        return all(self._accepting[rule][state] for rule, state in stack)
+
+    def _closure(self, stack: Stack) -> list[Stack]:
+        """Stacks reachable without reading a byte: calls (push) and returns (pop)."""
+        seen = {stack}
+        todo = [stack]
+        while todo:
+            st = todo.pop()
+            rule, state = st[-1]
+            nexts = []
+            if len(st) < self.max_depth:
+                for callee, resume in self._calls[rule][state]:
+                    nexts.append(st[:-1] + ((rule, resume), (callee, self.rules[callee].start)))
+            if len(st) > 1 and self._accepting[rule][state]:
+                nexts.append(st[:-1])
+            for nxt in nexts:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return list(seen)
+
+    def _step(self, cid: int, byte: int) -> int:
+        out: set[Stack] = set()
+        for stack in self._configs[cid]:
+            for st in self._closure(stack):
+                rule, state = st[-1]
+                nxt = self._rows[rule][state][self._byte_class_lists[rule][byte]]
+                if nxt >= 0:
+                    out.add(st[:-1] + ((rule, nxt),))
+        if not out:
+            return -1
+        return self._intern(frozenset(out))
+
+    def resolve(self, flat_indices: np.ndarray) -> None:
+        """Compute the table entries at ``flat_indices`` (indices into :attr:`flat_table`)."""
+        for idx in np.unique(flat_indices).tolist():
+            cid, cls = divmod(idx, self.num_classes)
+            if self._table[cid, cls] == UNKNOWN:
+                self._table[cid, cls] = self._step(cid, self._class_byte[cls])
+
+    def _next(self, cid: int, byte: int) -> int:
+        cls = int(self.byte_class[byte])
+        nxt = int(self._table[cid, cls])
+        if nxt == UNKNOWN:
+            nxt = self._step(cid, self._class_byte[cls])
+            self._table[cid, cls] = nxt
+        return nxt
+
+    # -- the ByteDFA-like interface ----------------------------------------------------------
+    def is_accepting(self, state: int) -> bool:
+        return self._config_accepting[state]
+
+    def walk(self, state: int, data: bytes) -> int:
+        for b in data:
+            state = self._next(state, b)
+            if state < 0:
+                return -1
+        return state
+
+    def forced_bytes(self, state: int, limit: int) -> bytes:
+        out = bytearray()
+        while len(out) < limit and not self._config_accepting[state]:
+            self.resolve(state * self.num_classes + np.arange(self.num_classes))
+            row = self._table[state]
+            live = np.flatnonzero(row >= 0)
+            if live.size != 1 or self._class_sizes[live[0]] != 1:
+                break
+            out.append(self._class_byte[int(live[0])])
+            state = int(row[live[0]])
+        return bytes(out)
+
+    def stacks(self, state: int) -> Sequence[Stack]:
+        """The parse stacks of a configuration (for debugging and tests)."""
+        return sorted(self._configs[state])
