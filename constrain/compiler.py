@@ -19,12 +19,15 @@ from .bitmask import bitmask_width, mask_to_bitmask_row
 from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
 from .matcher import TERMINATED, Matcher
 from .regex import compile_regex
-from .grammar import GrammarAutomaton
+from .grammar import DEFAULT_MAX_DEPTH, GrammarAutomaton
+from .jsonschema.compiler import JsonOptions, SchemaCompiler
 from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES, ByteDFA
 from .vocab import Vocabulary
 
 #: Masks kept per compiled constraint; a 131k vocabulary costs 16 KiB per cached state.
 DEFAULT_MASK_CACHE_SIZE = 4096
+#: Default runaway-whitespace guard of JSON constraints (consecutive blank bytes).
+DEFAULT_MAX_WHITESPACE = 32
 #: Longest forced continuation reported by jump-forward.
 MAX_JUMP_FORWARD_BYTES = 4096
 
@@ -61,8 +64,15 @@ class CompiledConstraint:
         kind: str,
         description: str,
         mask_cache_size: int = DEFAULT_MASK_CACHE_SIZE,
+        max_whitespace: int | None = None,
     ) -> None:
         self.automaton = automaton
+        # Runaway-whitespace guard (JSON): once the output ends in ``max_whitespace`` blank bytes,
+        # no token may start with another. A matcher *position* then packs the automaton state
+        # and the current run of trailing blanks: position = state * width + run.
+        self.max_whitespace = max_whitespace
+        self._width = 1 if max_whitespace is None else max_whitespace + 1
+        self._ws = vocab.whitespace_info if max_whitespace is not None else None
         self.vocab = vocab
         self.kind = kind
         self.description = description
@@ -87,60 +97,92 @@ class CompiledConstraint:
 
     @property
     def start_state(self) -> int:
-        return self.automaton.start
+        """The matcher position at the start of the output."""
+        return self.automaton.start * self._width
+
+    def automaton_state(self, position: int) -> int:
+        """The automaton state of a matcher position (they differ only under the whitespace guard)."""
+        return position if position < 0 else position // self._width
 
     def matcher(self) -> Matcher:
         """A fresh matcher at the start of the output."""
         return Matcher(self)
 
     # -- automaton steps (used by Matcher) ---------------------------------------------------
-    def is_accepting(self, state: int) -> bool:
-        return state != TERMINATED and self.automaton.is_accepting(state)
+    def is_accepting(self, position: int) -> bool:
+        return position != TERMINATED and self.automaton.is_accepting(position // self._width)
 
-    def next_state(self, state: int, token_id: int) -> int:
-        """State after ``token_id`` (an in-range id), ``TERMINATED`` for an allowed EOS, -1 if not allowed."""
-        if state == TERMINATED:
+    def next_state(self, position: int, token_id: int) -> int:
+        """Position after ``token_id`` (an in-range id), ``TERMINATED`` for an allowed EOS, -1 if not allowed."""
+        if position == TERMINATED:
             return -1
         if token_id in self._eos:
-            return TERMINATED if self.automaton.is_accepting(state) else -1
+            return TERMINATED if self.automaton.is_accepting(position // self._width) else -1
         data = self._token_bytes[token_id]
         if data is None:
             return -1
-        return self.automaton.walk(state, data)
-
-    def advance_bytes(self, state: int, data: bytes) -> int:
-        if state == TERMINATED:
+        if self._ws is None:
+            return self.automaton.walk(position, data)
+        state, run = divmod(position, self._width)
+        if run >= self.max_whitespace and self._ws.starts[token_id]:
             return -1
-        return self.automaton.walk(state, data)
+        nxt = self.automaton.walk(state, data)
+        if nxt < 0:
+            return -1
+        run = min(self.max_whitespace, run + len(data) if self._ws.all_ws[token_id] else self._ws.trailing[token_id])
+        return nxt * self._width + run
 
-    def forced_bytes(self, state: int) -> bytes:
-        """Bytes every continuation from ``state`` starts with (jump-forward)."""
-        return self.automaton.forced_bytes(state, MAX_JUMP_FORWARD_BYTES)
+    def advance_bytes(self, position: int, data: bytes) -> int:
+        if position == TERMINATED:
+            return -1
+        if self._ws is None:
+            return self.automaton.walk(position, data)
+        state, run = divmod(position, self._width)
+        if data and run >= self.max_whitespace and data[0] in b" \t\r\n":
+            return -1
+        nxt = self.automaton.walk(state, data)
+        if nxt < 0:
+            return -1
+        stripped = data.rstrip(b" \t\r\n")
+        run = min(self.max_whitespace, run + len(data) if not stripped else len(data) - len(stripped))
+        return nxt * self._width + run
+
+    def forced_bytes(self, position: int) -> bytes:
+        """Bytes every continuation from ``position`` starts with (jump-forward)."""
+        return self.automaton.forced_bytes(position // self._width, MAX_JUMP_FORWARD_BYTES)
 
     # -- masks -------------------------------------------------------------------------------
-    def allowed_mask(self, state: int) -> np.ndarray:
-        """Boolean array over the vocabulary: tokens allowed in ``state``, EOS when it accepts."""
-        if state == TERMINATED:
+    def allowed_mask(self, position: int) -> np.ndarray:
+        """Boolean array over the vocabulary: tokens allowed at ``position``, EOS when complete."""
+        if position == TERMINATED:
             allowed = np.zeros(self.vocab.size, dtype=bool)
-        else:
-            allowed = self.vocab.trie.walk(self.automaton, self._edge_class, state)
-            if not self.automaton.is_accepting(state):
-                return allowed
-        allowed[self._eos_ids] = True
+            allowed[self._eos_ids] = True
+            return allowed
+        state, run = divmod(position, self._width)
+        allowed = self.vocab.trie.walk(self.automaton, self._edge_class, state)
+        if self._ws is not None and run >= self.max_whitespace:
+            allowed &= ~self._ws.starts
+        if self.automaton.is_accepting(state):
+            allowed[self._eos_ids] = True
         return allowed
 
-    def bitmask_row(self, state: int) -> np.ndarray:
-        """The int32 bitmask row of ``state``, computed once and cached.
+    def bitmask_row(self, position: int) -> np.ndarray:
+        """The int32 bitmask row at ``position``, computed once per distinct mask and cached.
 
         The array is the cache's own: callers must not write to it (Matcher.next_token_bitmask
         hands out read-only views). It stays writable because torch warns on read-only arrays.
         """
-        row = self._mask_cache.get(state)
+        if position < 0 or self._ws is None:
+            key = position
+        else:
+            state, run = divmod(position, self._width)
+            key = state * 2 + (run >= self.max_whitespace)
+        row = self._mask_cache.get(key)
         if row is not None:
             return row
-        row = mask_to_bitmask_row(self.allowed_mask(state))
+        row = mask_to_bitmask_row(self.allowed_mask(position))
         with self._lock:
-            self._mask_cache[state] = row
+            self._mask_cache[key] = row
             if len(self._mask_cache) > self._mask_cache_size:
                 self._mask_cache.popitem(last=False)
         return row
@@ -159,6 +201,25 @@ _COMPILE_CACHE_SIZE = 64
 _COMPILE_LOCK = threading.Lock()
 
 
+def _schema_of(json_schema: Any) -> Any:
+    """The schema inside ``response_format.json_schema``: ``{"schema": {...}, "name": ..., "strict": ...}``
+    (OpenAI's form), or the schema itself placed there directly."""
+    if json_schema is None:
+        raise InvalidResponseFormatError("response_format of type 'json_schema' needs a 'json_schema' field")
+    if isinstance(json_schema, bool):
+        return json_schema
+    if not isinstance(json_schema, Mapping):
+        raise InvalidResponseFormatError(
+            f"response_format.json_schema must be an object, not {type(json_schema).__name__}"
+        )
+    if "schema" in json_schema and isinstance(json_schema["schema"], (Mapping, bool)):
+        extra = sorted(set(json_schema) - {"schema", "name", "strict", "description"})
+        if extra:
+            raise InvalidResponseFormatError(f"response_format.json_schema has unknown field(s) {extra}")
+        return json_schema["schema"]
+    return dict(json_schema)
+
+
 def _check_keys(response_format: Mapping[str, Any], allowed: set[str]) -> None:
     extra = sorted(set(response_format) - allowed - {"type"})
     if extra:
@@ -174,6 +235,10 @@ def compile(
     *,
     max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
     max_dfa_states: int = DEFAULT_MAX_DFA_STATES,
+    lenient: bool = False,
+    whitespace: str = "default",
+    max_whitespace: int = DEFAULT_MAX_WHITESPACE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
     cache: bool = True,
 ) -> CompiledConstraint:
     """Compile a chat-completions ``response_format`` for ``vocab``.
@@ -183,8 +248,19 @@ def compile(
             ``{"type": "regex", "schema": "<regex>"}`` (the whole output must fullmatch the regex;
             ECMA-262 dialect, see the README).
         vocab: the tokenizer's :class:`~constrain.vocab.Vocabulary`.
+            ``{"type": "json_object"}`` (any JSON object) or ``{"type": "json_schema", "json_schema":
+            {"schema": {...}}}`` (a value valid under the schema; see the README's keyword table).
+        vocab: the tokenizer's :class:`~constrain.vocab.Vocabulary`.
         max_nfa_states, max_dfa_states: automaton budgets; exceeding one raises
             :class:`~constrain.errors.AutomatonTooLargeError` quickly instead of hanging.
+        lenient: JSON Schema keywords that cannot be enforced are dropped with a warning instead
+            of raising :class:`~constrain.errors.UnsupportedSchemaError`.
+        whitespace: JSON whitespace between tokens: "default" (any JSON whitespace, bounded by
+            ``max_whitespace``) or "compact" (none).
+        max_whitespace: runaway-whitespace guard for JSON: at most this many consecutive blank
+            bytes (spaces, tabs, line breaks) before a non-blank one; 32 fits ``json.dumps`` with
+            ``indent=2`` up to 15 levels deep.
+        max_depth: deepest nesting of JSON objects/arrays generated (recursive schemas, json_object).
         cache: reuse an earlier compilation of the same format for the same vocabulary object.
 
     Raises:
@@ -197,7 +273,8 @@ def compile(
     key = None
     if cache:
         try:
-            key = (json.dumps(response_format, sort_keys=True), id(vocab), max_nfa_states, max_dfa_states)
+            key = (json.dumps(response_format, sort_keys=True), id(vocab), max_nfa_states, max_dfa_states,
+                   lenient, whitespace, max_whitespace, max_depth)
         except (TypeError, ValueError):
             key = None  # not JSON-serializable: let the validation below report it
         if key is not None:
@@ -206,7 +283,10 @@ def compile(
                 if hit is not None and hit[0] is vocab:
                     _COMPILE_CACHE.move_to_end(key)
                     return hit[1]
-    compiled = _compile_uncached(response_format, vocab, max_nfa_states, max_dfa_states)
+    json_options = JsonOptions(whitespace=whitespace, lenient=lenient)
+    compiled = _compile_uncached(
+        response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
+    )
     if key is not None:
         with _COMPILE_LOCK:
             _COMPILE_CACHE[key] = (vocab, compiled)
@@ -216,7 +296,13 @@ def compile(
 
 
 def _compile_uncached(
-    response_format: Mapping[str, Any] | None, vocab: Vocabulary, max_nfa_states: int, max_dfa_states: int
+    response_format: Mapping[str, Any] | None,
+    vocab: Vocabulary,
+    max_nfa_states: int,
+    max_dfa_states: int,
+    json_options: JsonOptions,
+    max_depth: int,
+    max_whitespace: int,
 ) -> CompiledConstraint:
     if response_format is None:
         return CompiledConstraint(_any_bytes_dfa(), vocab, kind="text", description="any text")
@@ -243,9 +329,26 @@ def _compile_uncached(
         if not dfa.accepting[dfa.start] and (dfa.table[dfa.start] < 0).all():
             raise InvalidRegexError("the regex matches no string at all", pattern)
         return CompiledConstraint(dfa, vocab, kind="regex", description=pattern)
-    if kind in ("json_object", "json_schema"):
-        raise InvalidResponseFormatError(
-            f"response_format type {kind!r} is not implemented in this version of constrain yet"
+    if kind == "json_object":
+        _check_keys(response_format, set())
+        grammar = SchemaCompiler(True, json_options).compile_any_object()
+        return CompiledConstraint(
+            GrammarAutomaton(grammar, max_depth=max_depth),
+            vocab,
+            kind="json_object",
+            description="any JSON object",
+            max_whitespace=max_whitespace,
+        )
+    if kind == "json_schema":
+        _check_keys(response_format, {"json_schema"})
+        schema = _schema_of(response_format.get("json_schema"))
+        grammar = SchemaCompiler(schema, json_options).compile()
+        return CompiledConstraint(
+            GrammarAutomaton(grammar, max_depth=max_depth, max_dfa_states=max_dfa_states),
+            vocab,
+            kind="json_schema",
+            description=json.dumps(schema)[:200],
+            max_whitespace=max_whitespace,
         )
     raise InvalidResponseFormatError(
         f"unknown response_format type {kind!r}; expected one of 'text', 'regex', 'json_object', 'json_schema'"

@@ -38,8 +38,22 @@ class InvalidResponseFormatError(ConstraintError):
     """A ``response_format`` dict has an unknown type or a malformed shape."""
 
 
+class InvalidSchemaError(InvalidResponseFormatError):
+    """A JSON Schema is malformed: wrong keyword types, dangling ``$ref``, contradictory bounds."""
+
+
 class UnsupportedSchemaError(ConstraintError):
-    """A JSON Schema keyword cannot be enforced exactly."""
+    """A JSON Schema keyword cannot be enforced exactly.
+
+    Attributes:
+        keyword: the keyword (e.g. ``"uniqueItems"``).
+        pointer: JSON pointer of the schema holding it (e.g. ``"/properties/tags"``).
+    """
+
+    def __init__(self, message: str, keyword: str | None = None, pointer: str | None = None) -> None:
+        super().__init__(message)
+        self.keyword = keyword
+        self.pointer = pointer
 
 
 class InvalidTokenError(ConstraintError):

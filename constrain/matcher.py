@@ -56,7 +56,8 @@ class Matcher:
 
     @property
     def state(self) -> int:
-        """The current automaton state (``-2`` once terminated)."""
+        """The current position: the automaton state, packed with the trailing-whitespace run
+        under JSON's whitespace guard (``-2`` once terminated). Opaque; compare, don't decode."""
         return self._history[-1]
 
     @property

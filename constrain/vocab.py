@@ -30,6 +30,21 @@ from .errors import InvalidTokenError, VocabularyError
 if TYPE_CHECKING:  # pragma: no cover
     from .tokentrie import TokenTrie
 
+_JSON_WHITESPACE = b" \t\r\n"
+
+
+class WhitespaceInfo:
+    """``starts[t]``: token t begins with whitespace; ``all_ws[t]``: it is only whitespace;
+    ``trailing[t]``: how many whitespace bytes end it."""
+
+    __slots__ = ("starts", "all_ws", "trailing")
+
+    def __init__(self, starts: Any, all_ws: list[bool], trailing: list[int]) -> None:
+        self.starts = starts
+        self.all_ws = all_ws
+        self.trailing = trailing
+
+
 _BYTE_FALLBACK = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 SENTENCEPIECE_SPACE = "\u2581"  # '▁'
 
@@ -137,6 +152,25 @@ class Vocabulary:
 
         return TokenTrie(self._token_bytes)
 
+    @cached_property
+    def whitespace_info(self) -> "WhitespaceInfo":
+        """Per-token facts about JSON whitespace (space, tab, CR, LF), for the runaway-whitespace guard."""
+        import numpy as np
+
+        starts = np.zeros(self.size, dtype=bool)
+        all_ws: list[bool] = []
+        trailing: list[int] = []
+        for i, t in enumerate(self._token_bytes):
+            if not t:
+                all_ws.append(False)
+                trailing.append(0)
+                continue
+            stripped = t.rstrip(_JSON_WHITESPACE)
+            starts[i] = t[0] in _JSON_WHITESPACE
+            all_ws.append(not stripped)
+            trailing.append(len(t) - len(stripped))
+        return WhitespaceInfo(starts, all_ws, trailing)
+
     def with_eos_token_ids(self, eos_token_ids: Iterable[int]) -> "Vocabulary":
         """The same vocabulary with other end-of-sequence ids (the request's ``eos_token`` field).
 
@@ -153,8 +187,9 @@ class Vocabulary:
         other._eos_token_ids = eos
         other._special_token_ids = (self._special_token_ids - frozenset(self._eos_token_ids)) | frozenset(eos)
         other.name = self.name
-        if "trie" in self.__dict__:
-            other.__dict__["trie"] = self.__dict__["trie"]
+        for shared in ("trie", "whitespace_info"):
+            if shared in self.__dict__:
+                other.__dict__[shared] = self.__dict__[shared]
         return other
 
     def padded(self, vocab_size: int) -> "Vocabulary":

@@ -1,0 +1,709 @@
+"""JSON Schema -> grammar of byte-level rules (see :mod:`constrain.grammar`).
+
+Each object or array schema becomes its own grammar rule (called where the value appears, so
+recursive schemas — trees, linked lists — work and automata stay small); scalar schemas are
+inlined into their parent's rule. Keywords are enforced exactly, approximated soundly (the output
+language is a subset of the schema's), or refused with :class:`UnsupportedSchemaError` naming the
+keyword and the JSON pointer of the schema holding it. With ``lenient=True`` a refused keyword is
+dropped with a :class:`UnsupportedSchemaWarning` instead — then outputs may fail the schema.
+
+The README's keyword table is the reference for what is enforced how.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ..errors import InvalidRegexError, InvalidSchemaError, UnsupportedRegexError, UnsupportedSchemaError
+from ..grammar import Grammar
+from ..regex import compile_regex
+from ..regex.automaton import ByteDFA, Call, Embed
+from ..regex.parser import Alt, Concat, Node, Repeat, parse
+from ..regex.setops import difference, intersection, is_empty
+from . import strings
+from .refs import RefResolver
+from .strings import EMPTY, literal, value_literal
+
+JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+
+#: Keywords that never change validity.
+ANNOTATIONS = frozenset(
+    "title description default examples $comment deprecated readOnly writeOnly $schema $id id $anchor "
+    "$dynamicAnchor $defs definitions contentMediaType contentEncoding contentSchema $vocabulary "
+    "discriminator xml externalDocs example nullable".split()
+)
+#: Keywords this compiler understands (enforced, approximated, or checked and refused in context).
+HANDLED = frozenset(
+    "type enum const $ref allOf anyOf oneOf not minLength maxLength pattern format minimum maximum "
+    "exclusiveMinimum exclusiveMaximum multipleOf items prefixItems additionalItems minItems maxItems "
+    "properties required additionalProperties minProperties maxProperties uniqueItems contains".split()
+)
+#: Validation keywords that are refused outright (no enforcement implemented yet).
+REFUSED = frozenset(
+    "if then else dependentRequired dependentSchemas dependencies patternProperties propertyNames "
+    "unevaluatedProperties unevaluatedItems minContains maxContains $dynamicRef $recursiveRef".split()
+)
+
+
+class UnsupportedSchemaWarning(UserWarning):
+    """A keyword was dropped in lenient mode: outputs may not satisfy it."""
+
+
+@dataclass(frozen=True)
+class JsonOptions:
+    """How JSON text is generated.
+
+    Attributes:
+        whitespace: "default" (any JSON whitespace; the compiled constraint bounds runs) or
+            "compact" (no whitespace at all).
+        lenient: drop keywords that cannot be enforced (with a warning) instead of refusing.
+        max_repeat: the longest string (characters) or array (items) generated when a schema's
+            ``maxLength``/``maxItems`` is larger or absent with a minimum... see README: bounds
+            above it are tightened to it (sound; long valid values are not produced).
+    """
+
+    whitespace: str = "default"
+    lenient: bool = False
+    max_repeat: int = 256
+
+
+def _ptr(base: str, *parts: Any) -> str:
+    out = base
+    for p in parts:
+        out += "/" + str(p).replace("~", "~0").replace("/", "~1")
+    return out
+
+
+class SchemaCompiler:
+    """Compiles one JSON Schema document to a :class:`~constrain.grammar.Grammar`."""
+
+    def __init__(self, schema: Any, options: JsonOptions = JsonOptions()) -> None:
+        if not isinstance(schema, (dict, bool)):
+            raise InvalidSchemaError(f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}")
+        self.root = schema
+        self.options = options
+        self.resolver = RefResolver(schema)
+        self.ws = strings.whitespace(options.whitespace)
+        self.sep = Concat((self.ws, literal(","), self.ws))
+        self.colon = Concat((self.ws, literal(":"), self.ws))
+        self._rules: list[Node | None] = [None]
+        self._names: list[str] = ["root"]
+        self._rule_of: dict[tuple[int, str], int] = {}
+        self._any_value: int | None = None
+        self._any_object = -1
+        self._validator: Any = None
+        self._schemas_kept: list[Any] = []
+
+    # -- entry points ------------------------------------------------------------------------
+    def compile(self) -> Grammar:
+        self._rules[0] = self.value(self.root, "", "")
+        return Grammar(rules=tuple(self._rules), names=tuple(self._names))  # type: ignore[arg-type]
+
+    def compile_any_object(self) -> Grammar:
+        """The grammar of ``{"type": "json_object"}``: any JSON object."""
+        self._ensure_any_value()
+        self._rules[0] = Call(self._any_object)
+        return Grammar(rules=tuple(self._rules), names=tuple(self._names))  # type: ignore[arg-type]
+
+    # -- rules -------------------------------------------------------------------------------
+    def _new_rule(self, name: str) -> int:
+        self._rules.append(None)
+        self._names.append(name)
+        return len(self._rules) - 1
+
+    def _ensure_any_value(self) -> int:
+        if self._any_value is None:
+            value = self._new_rule("any value")
+            obj = self._new_rule("any object")
+            arr = self._new_rule("any array")
+            self._any_value, self._any_object = value, obj
+            member = Concat((strings.ANY_STRING, self.colon, Call(value)))
+            self._rules[value] = Alt((Call(obj), Call(arr), strings.ANY_STRING, strings.ANY_NUMBER, strings.LITERALS))
+            self._rules[obj] = self._bracketed("{", "}", member, Concat((self.sep, member)))
+            self._rules[arr] = self._bracketed("[", "]", Call(value), Concat((self.sep, Call(value))))
+        return self._any_value
+
+    def _bracketed(self, open_: str, close: str, first: Node, more: Node) -> Node:
+        items = Repeat(Concat((first, Repeat(more, 0, None))), 0, 1)
+        return Concat((literal(open_), self.ws, items, self.ws, literal(close)))
+
+    # -- errors ------------------------------------------------------------------------------
+    def unsupported(self, keyword: str, pointer: str, why: str = "") -> None:
+        """Refuse ``keyword`` (or, in lenient mode, warn and go on without it)."""
+        message = f"JSON Schema keyword {keyword!r} at {pointer or '/'} cannot be enforced"
+        if why:
+            message += f": {why}"
+        if self.options.lenient:
+            warnings.warn(message + " (dropped: lenient mode)", UnsupportedSchemaWarning, stacklevel=3)
+            return
+        raise UnsupportedSchemaError(message + " (pass lenient=True to drop it with a warning)", keyword, pointer or "/")
+
+    # -- schema normalisation ----------------------------------------------------------------
+    def _resolve(self, schema: Any, base: str, ptr: str, seen: tuple[int, ...] = ()) -> tuple[Any, str]:
+        """Follow a bare ``$ref`` (one with no sibling validation keywords)."""
+        while isinstance(schema, dict) and "$ref" in schema and not (set(schema) - ANNOTATIONS - {"$ref"}):
+            if id(schema) in seen:
+                raise InvalidSchemaError(f"$ref cycle without any value in between at {ptr or '/'}")
+            seen = seen + (id(schema),)
+            base = self.resolver.base_of(schema, base)
+            schema, base = self.resolver.resolve(schema["$ref"], base, ptr)
+        return schema, base
+
+    def _merge_all_of(self, schema: dict, base: str, ptr: str, depth: int = 0) -> dict:
+        """Fold ``allOf`` (and ``$ref`` with siblings) into one schema dict."""
+        if depth > 32:
+            raise InvalidSchemaError(f"allOf/$ref nesting too deep at {ptr or '/'}")
+        parts: list[dict] = []
+        rest = {k: v for k, v in schema.items() if k not in ("allOf", "$ref")}
+        if "$ref" in schema:
+            target, tbase = self.resolver.resolve(schema["$ref"], self.resolver.base_of(schema, base), ptr)
+            parts.append(self._as_dict(target, _ptr(ptr, "$ref"), tbase, depth))
+        all_of = schema.get("allOf", [])
+        if not isinstance(all_of, list) or not all_of and "allOf" in schema:
+            raise InvalidSchemaError(f"allOf must be a non-empty array at {ptr or '/'}")
+        for i, sub in enumerate(all_of):
+            parts.append(self._as_dict(sub, _ptr(ptr, "allOf", i), base, depth))
+        merged = rest
+        for part in parts:
+            merged = self._merge(merged, part, ptr)
+        return merged
+
+    def _as_dict(self, sub: Any, ptr: str, base: str, depth: int) -> dict:
+        sub, base = self._resolve(sub, base, ptr)
+        if sub is True:
+            return {}
+        if sub is False:
+            return {"not": {}}
+        if not isinstance(sub, dict):
+            raise InvalidSchemaError(f"a subschema must be an object or a boolean at {ptr}")
+        if "allOf" in sub or "$ref" in sub:
+            return self._merge_all_of(sub, base, ptr, depth + 1)
+        return sub
+
+    def _merge(self, a: dict, b: dict, ptr: str) -> dict:
+        """Schema accepting what both ``a`` and ``b`` accept (for the keywords we know how to merge)."""
+        out = dict(a)
+        for key, bv in b.items():
+            if key in ANNOTATIONS:
+                continue
+            if key not in out:
+                out[key] = bv
+                continue
+            av = out[key]
+            if av == bv:
+                continue
+            if key == "type":
+                at = set(av if isinstance(av, list) else [av])
+                bt = set(bv if isinstance(bv, list) else [bv])
+                both = (at & bt) | ({"integer"} if ("integer" in at and "number" in bt) or ("number" in at and "integer" in bt) else set())
+                if not both:
+                    raise InvalidSchemaError(f"allOf at {ptr or '/'} is unsatisfiable: types {sorted(at)} and {sorted(bt)} do not overlap")
+                out[key] = sorted(both)
+            elif key == "required":
+                out[key] = list(dict.fromkeys(list(av) + list(bv)))
+            elif key in ("minimum", "minLength", "minItems", "minProperties", "exclusiveMinimum") and not isinstance(av, bool) and not isinstance(bv, bool):
+                out[key] = max(av, bv)
+            elif key in ("maximum", "maxLength", "maxItems", "maxProperties", "exclusiveMaximum") and not isinstance(av, bool) and not isinstance(bv, bool):
+                out[key] = min(av, bv)
+            elif key == "properties":
+                props = dict(av)
+                for name, sub in bv.items():
+                    props[name] = {"allOf": [props[name], sub]} if name in props else sub
+                out[key] = props
+            elif key in ("items", "additionalProperties", "contains", "not") and isinstance(av, (dict, bool)) and isinstance(bv, (dict, bool)):
+                out[key] = {"allOf": [av, bv]}
+            elif key == "anyOf":
+                # (A1 | A2) & (B1 | B2) = (A1 & B1) | (A1 & B2) | ..., when small.
+                if len(av) * len(bv) > 64:
+                    self.unsupported(key, ptr, "allOf of two large anyOf lists")
+                out[key] = [{"allOf": [x, y]} for x in av for y in bv]
+            elif key == "enum":
+                out[key] = [v for v in av if any(_json_equal(v, w) for w in bv)]
+            elif key == "pattern":
+                out.setdefault("$patterns", [])
+                out["$patterns"] = list(out["$patterns"]) + [bv]
+            elif key == "multipleOf":
+                if all(isinstance(x, int) for x in (av, bv)):
+                    out[key] = av * bv // math.gcd(av, bv)
+                else:
+                    self.unsupported(key, ptr, "allOf of two different non-integer multipleOf")
+            else:
+                self.unsupported(key, ptr, f"allOf branches give {key!r} two different values")
+        # Properties declared in one branch only still obey the other's additionalProperties.
+        for x, y in ((a, b), (b, a)):
+            extra = y.get("additionalProperties", True)
+            if extra is not True and isinstance(x.get("properties"), dict):
+                props = dict(out.get("properties", {}))
+                for name in x["properties"]:
+                    if name not in y.get("properties", {}):
+                        props[name] = {"allOf": [props[name], extra]}
+                out["properties"] = props
+        return out
+
+    # -- values ------------------------------------------------------------------------------
+    def value(self, schema: Any, base: str, ptr: str) -> Node:
+        """The JSON text of a value valid under ``schema``."""
+        schema, base = self._resolve(schema, base, ptr)
+        if schema is True:
+            return Call(self._ensure_any_value())
+        if schema is False:
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} is false: no value is valid there")
+        if not isinstance(schema, dict):
+            raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}, not {type(schema).__name__}")
+        if "allOf" in schema or "$ref" in schema:
+            schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
+        else:
+            base = self.resolver.base_of(schema, base)
+        for key in schema:
+            if key in REFUSED:
+                self.unsupported(key, ptr)
+        if "not" in schema:
+            schema = self._apply_not(schema, ptr)
+        if "enum" in schema or "const" in schema:
+            return self._enumerated(schema, base, ptr)
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                return self._alternatives(schema, key, base, ptr)
+        return self._typed(schema, base, ptr)
+
+    def _apply_not(self, schema: dict, ptr: str) -> dict:
+        neg = schema["not"]
+        out = {k: v for k, v in schema.items() if k != "not"}
+        if neg == {}:
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (not: {{}} or false)")
+        if isinstance(neg, dict) and set(neg) == {"type"}:
+            banned = set(neg["type"] if isinstance(neg["type"], list) else [neg["type"]])
+            allowed = set(_types_of(out)) - banned
+            if "number" in banned:
+                allowed.discard("integer")
+            if "integer" in banned and "number" in allowed:
+                self.unsupported("not", ptr, "'not integer' for numbers")
+                return out
+            if not allowed:
+                raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no type")
+            out["type"] = sorted(allowed)
+            return out
+        self.unsupported("not", ptr)
+        return out
+
+    def _enumerated(self, schema: dict, base: str, ptr: str) -> Node:
+        values = [schema["const"]] if "const" in schema else schema["enum"]
+        if "const" not in schema and not isinstance(values, list):
+            raise InvalidSchemaError(f"enum must be an array at {ptr or '/'}")
+        rest = {k: v for k, v in schema.items() if k not in ("enum", "const")}
+        valid = [v for v in values if self._is_valid(v, rest, base, ptr)]
+        if "const" in schema and "enum" in schema:
+            valid = [v for v in valid if any(_json_equal(v, w) for w in schema["enum"])]
+        if not valid:
+            raise InvalidSchemaError(f"no value of the enum/const at {ptr or '/'} satisfies the rest of its schema")
+        options = tuple(value_literal(v) for v in valid)
+        return options[0] if len(options) == 1 else Alt(options)
+
+    def _is_valid(self, value: Any, schema: dict, base: str, ptr: str) -> bool:
+        """Whether ``value`` satisfies ``schema`` (used to filter enum values; exact, via jsonschema)."""
+        if not (set(schema) - ANNOTATIONS):
+            return True
+        try:
+            import jsonschema
+        except ImportError:  # pragma: no cover - jsonschema is a dependency
+            self.unsupported("enum", ptr, "jsonschema is needed to check enum values against sibling keywords")
+            return True
+        if self._validator is None:
+            root = self.root if isinstance(self.root, dict) else {}
+            cls = jsonschema.validators.validator_for(root, default=jsonschema.Draft202012Validator)
+            self._validator = cls(root, format_checker=cls.FORMAT_CHECKER)
+        try:
+            return bool(self._validator.evolve(schema=schema).is_valid(value))
+        except Exception as exc:  # noqa: BLE001 - any failure here means we cannot be sure
+            raise UnsupportedSchemaError(
+                f"cannot check enum values against their schema at {ptr or '/'}: {exc}", "enum", ptr or "/"
+            ) from None
+
+    def _alternatives(self, schema: dict, key: str, base: str, ptr: str) -> Node:
+        branches = schema[key]
+        if not isinstance(branches, list) or not branches:
+            raise InvalidSchemaError(f"{key} must be a non-empty array at {ptr or '/'}")
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+        merged = []
+        for i, branch in enumerate(branches):
+            bptr = _ptr(ptr, key, i)
+            sub = self._as_dict(branch, bptr, base, 0)
+            if sub == {"not": {}}:
+                continue  # a false branch matches nothing
+            merged.append((self._merge(rest, sub, bptr) if rest else sub, bptr))
+        if key == "oneOf" and len(merged) > 1 and not _pairwise_disjoint([m for m, _ in merged]):
+            self.unsupported("oneOf", ptr, "its branches may overlap (exactly-one cannot be checked)")
+        options = []
+        for sub, bptr in merged:
+            try:
+                options.append(self.value(sub, base, bptr))
+            except InvalidSchemaError:
+                continue  # an unsatisfiable branch contributes nothing
+        if not options:
+            raise InvalidSchemaError(f"no branch of {key} at {ptr or '/'} is satisfiable")
+        return options[0] if len(options) == 1 else Alt(tuple(options))
+
+    def _typed(self, schema: dict, base: str, ptr: str) -> Node:
+        types = _types_of(schema)
+        bad = [t for t in types if t not in JSON_TYPES]
+        if bad:
+            raise InvalidSchemaError(f"unknown type {bad[0]!r} at {ptr or '/'}")
+        options: list[Node] = []
+        if "null" in types:
+            options.append(literal("null"))
+        if "boolean" in types:
+            options.append(parse("true|false"))
+        if "number" in types:
+            options.append(self._number(schema, ptr, integer=False))
+        elif "integer" in types:
+            options.append(self._number(schema, ptr, integer=True))
+        if "string" in types:
+            options.append(self._string(schema, ptr))
+        if "array" in types:
+            options.append(self._rule_call(schema, base, ptr, "array", self._array))
+        if "object" in types:
+            options.append(self._rule_call(schema, base, ptr, "object", self._object))
+        options = [o for o in options if o is not None]
+        if not options:
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value")
+        return options[0] if len(options) == 1 else Alt(tuple(options))
+
+    def _rule_call(self, schema: dict, base: str, ptr: str, kind: str, build: Any) -> Node:
+        """A call of the rule for ``schema``'s arrays or objects, built once per schema object.
+
+        Building it once is what makes recursive schemas finite: the second visit of a schema
+        (through a ``$ref`` cycle) finds the rule already reserved.
+        """
+        key = (id(schema), kind)
+        rule = self._rule_of.get(key)
+        if rule is None:
+            rule = self._new_rule(f"{kind} at {ptr or '/'}")
+            self._rule_of[key] = rule
+            self._schemas_kept.append(schema)  # keeps id(schema) unique while compiling
+            self._rules[rule] = build(schema, base, ptr)
+        return Call(rule)
+
+    # -- scalars -----------------------------------------------------------------------------
+    def _number(self, schema: dict, ptr: str, integer: bool) -> Node:
+        from . import numeric
+
+        lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
+        multiple = schema.get("multipleOf")
+        if multiple is not None and (isinstance(multiple, bool) or not isinstance(multiple, (int, float)) or multiple <= 0):
+            raise InvalidSchemaError(f"multipleOf must be a positive number at {ptr or '/'}")
+        if multiple is not None and float(multiple).is_integer():
+            integer = True
+            multiple = int(multiple)
+        try:
+            if integer:
+                ilo = None if lo is None else (math.floor(lo) + 1 if lo_excl and lo == math.floor(lo) else math.ceil(lo))
+                ihi = None if hi is None else (math.ceil(hi) - 1 if hi_excl and hi == math.ceil(hi) else math.floor(hi))
+                if ilo is not None and ihi is not None and ilo > ihi:
+                    raise InvalidSchemaError(f"no integer lies within the bounds at {ptr or '/'}")
+                text = numeric.integer_range_regex(ilo, ihi)
+                if multiple is not None and multiple != 1:
+                    mult = numeric.multiple_of_regex(multiple, ilo, ihi)
+                    if mult is None:
+                        self.unsupported("multipleOf", ptr, f"multiples of {multiple} (only divisors of powers of 10 are supported)")
+                        return parse(text)
+                    dfa = intersection(compile_regex(text), compile_regex(mult))
+                    if is_empty(dfa):
+                        raise InvalidSchemaError(f"no multiple of {multiple} lies within the bounds at {ptr or '/'}")
+                    return Embed(dfa)
+                return parse(text)
+            if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
+                raise InvalidSchemaError(f"minimum is above maximum at {ptr or '/'}")
+            text = numeric.number_range_regex(lo, hi, lo_excl, hi_excl)
+            if multiple is not None:
+                digits = _decimal_places_of_power_of_ten(multiple)
+                if digits is None:
+                    self.unsupported("multipleOf", ptr, f"non-integer multipleOf {multiple} (only 10^-k is supported)")
+                    return parse(text)
+                places = parse(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,%d})?" % digits)
+                return Embed(intersection(compile_regex(text), _dfa_of(places)))
+            return parse(text)
+        except numeric.NumericRangeError as exc:
+            self.unsupported("minimum/maximum", ptr, str(exc))
+            return strings.ANY_INTEGER if integer else strings.ANY_NUMBER
+
+    def _string(self, schema: dict, ptr: str) -> Node:
+        min_len = schema.get("minLength", 0)
+        max_len = schema.get("maxLength")
+        for key, v in (("minLength", min_len), ("maxLength", max_len)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise InvalidSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
+        if max_len is not None and min_len > max_len:
+            raise InvalidSchemaError(f"minLength {min_len} is above maxLength {max_len} at {ptr or '/'}")
+        cap = self.options.max_repeat
+        if min_len > cap:
+            self.unsupported("minLength", ptr, f"strings longer than max_repeat={cap} characters are not generated")
+            min_len = cap
+        if max_len is not None and max_len > cap:
+            max_len = cap  # sound: longer strings are valid but not generated
+        patterns = [p for p in [schema.get("pattern")] + list(schema.get("$patterns", [])) if p is not None]
+        fmt = schema.get("format")
+        content: ByteDFA | None = None
+        for pattern in patterns:
+            if not isinstance(pattern, str):
+                raise InvalidSchemaError(f"pattern must be a string at {ptr or '/'}")
+            try:
+                dfa = compile_regex(pattern, search=True)
+            except UnsupportedRegexError as exc:
+                self.unsupported("pattern", ptr, str(exc))
+                continue
+            except InvalidRegexError as exc:
+                raise InvalidSchemaError(f"invalid pattern at {ptr or '/'}: {exc}") from None
+            content = dfa if content is None else intersection(content, dfa)
+        if isinstance(fmt, str):
+            from . import formats
+
+            regex = formats.format_regex(fmt)
+            if regex is None:
+                warnings.warn(f"format {fmt!r} at {ptr or '/'} is not known and not enforced (an annotation)", UnsupportedSchemaWarning, stacklevel=2)
+            else:
+                dfa = compile_regex(regex)
+                content = dfa if content is None else intersection(content, dfa)
+        if content is None:
+            return strings.string_of_length(min_len, max_len)
+        if min_len or max_len is not None:
+            length = compile_regex("[^]{%d,%s}" % (min_len, "" if max_len is None else max_len))
+            content = intersection(content, length)
+        if is_empty(content):
+            raise InvalidSchemaError(f"no string satisfies pattern/format/length together at {ptr or '/'}")
+        return Embed(strings.escaped_dfa(content))
+
+    # -- arrays ------------------------------------------------------------------------------
+    def _array(self, schema: dict, base: str, ptr: str) -> Node:
+        items = schema.get("items", True)
+        prefix = schema.get("prefixItems", [])
+        if isinstance(items, list):  # draft 4-7 tuple form
+            prefix, items = items, schema.get("additionalItems", True)
+            items_key = "additionalItems"
+        else:
+            items_key = "items"
+        if not isinstance(prefix, list):
+            raise InvalidSchemaError(f"prefixItems must be an array at {ptr or '/'}")
+        min_items = schema.get("minItems", 0)
+        max_items = schema.get("maxItems")
+        for key, v in (("minItems", min_items), ("maxItems", max_items)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise InvalidSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
+        if max_items is not None and min_items > max_items:
+            raise InvalidSchemaError(f"minItems {min_items} is above maxItems {max_items} at {ptr or '/'}")
+        if items is False:
+            max_items = len(prefix) if max_items is None else min(max_items, len(prefix))
+            if min_items > max_items:
+                raise InvalidSchemaError(f"minItems {min_items} needs more items than the schema allows at {ptr or '/'}")
+        if schema.get("uniqueItems") is True and (max_items is None or max_items > 1):
+            self.unsupported("uniqueItems", ptr)
+        if "contains" in schema:
+            self.unsupported("contains", ptr)
+        cap = self.options.max_repeat
+        if min_items > cap:
+            self.unsupported("minItems", ptr, f"arrays longer than max_repeat={cap} are not generated")
+            min_items = cap
+        if max_items is not None and max_items > cap:
+            max_items = cap
+        elements = [self.value(p, base, _ptr(ptr, "prefixItems" if items_key == "items" else "items", i)) for i, p in enumerate(prefix)]
+        rest = None if items is False else self.value(items, base, _ptr(ptr, items_key))
+        # tail(i): the elements after the first i, each preceded by a separator.
+        k = len(elements)
+        upper = max_items
+        if rest is None:
+            upper = k if upper is None else min(upper, k)
+
+        def tail(i: int) -> Node:
+            if upper is not None and i >= upper:
+                return EMPTY
+            if i >= k:
+                lo = max(0, min_items - i)
+                hi = None if upper is None else upper - i
+                return Repeat(Concat((self.sep, rest)), lo, hi)
+            nxt = Concat((self.sep, elements[i], tail(i + 1)))
+            return nxt if i < min_items else Repeat(nxt, 0, 1)
+
+        if upper == 0:
+            body: Node = EMPTY
+        else:
+            first = elements[0] if k else rest
+            body = Concat((first, tail(1)))
+            if min_items == 0:
+                body = Repeat(body, 0, 1)
+        return Concat((literal("["), self.ws, body, self.ws, literal("]")))
+
+    # -- objects -----------------------------------------------------------------------------
+    def _object(self, schema: dict, base: str, ptr: str) -> Node:
+        props = schema.get("properties", {})
+        if not isinstance(props, dict):
+            raise InvalidSchemaError(f"properties must be an object at {ptr or '/'}")
+        required = schema.get("required", [])
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            raise InvalidSchemaError(f"required must be an array of strings at {ptr or '/'}")
+        extra = schema.get("additionalProperties", True)
+        members: list[tuple[str, Any, bool, str]] = []
+        for name, sub in props.items():
+            members.append((name, sub, name in required, _ptr(ptr, "properties", name)))
+        for name in required:
+            if name not in props:
+                if extra is False:
+                    raise InvalidSchemaError(f"required property {name!r} is not allowed by additionalProperties: false at {ptr or '/'}")
+                members.append((name, extra, True, _ptr(ptr, "additionalProperties")))
+        # Members whose schema is false can never appear.
+        members = [m for m in members if not (m[1] is False and not m[2])]
+        for name, sub, req, mptr in members:
+            if sub is False:
+                raise InvalidSchemaError(f"required property {name!r} has schema false at {mptr}")
+        num_required = sum(1 for m in members if m[2])
+        min_props = schema.get("minProperties", 0)
+        max_props = schema.get("maxProperties")
+        if max_props is not None and num_required > max_props:
+            raise InvalidSchemaError(f"maxProperties {max_props} is below the {num_required} required properties at {ptr or '/'}")
+        allow_extra = extra is not False
+        if min_props > num_required:
+            self.unsupported("minProperties", ptr, "more properties than the required ones")
+        if max_props is not None and (allow_extra or len(members) > max_props):
+            self.unsupported("maxProperties", ptr, "fewer properties than may be present")
+        member_nodes = []
+        for name, sub, req, mptr in members:
+            member_nodes.append((Concat((value_literal(name), self.colon, self.value(sub, base, mptr))), req))
+        extra_member = None
+        if allow_extra:
+            key = _key_excluding([m[0] for m in members])
+            extra_member = Concat((key, self.colon, self.value(extra, base, _ptr(ptr, "additionalProperties"))))
+        # A[i]: members from i on, none emitted yet; B[i]: the same after at least one member.
+        n = len(member_nodes)
+        if extra_member is not None:
+            b_next: Node = Repeat(Concat((self.sep, extra_member)), 0, None)
+            a_next: Node = Repeat(Concat((extra_member, b_next)), 0, 1)
+        else:
+            b_next = EMPTY
+            a_next = EMPTY
+        for node, req in reversed(member_nodes):
+            with_it_a = Concat((node, b_next))
+            with_it_b = Concat((self.sep, node, b_next))
+            if req:
+                a_next, b_next = with_it_a, with_it_b
+            else:
+                a_next, b_next = Alt((with_it_a, a_next)), Alt((with_it_b, b_next))
+        return Concat((literal("{"), self.ws, a_next, self.ws, literal("}")))
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _types_of(schema: dict) -> list[str]:
+    t = schema.get("type")
+    if t is None:
+        return list(JSON_TYPES)
+    return list(t) if isinstance(t, list) else [t]
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) and type(a) is type(b) or (
+        isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+    )
+
+
+def _pairwise_disjoint(branches: list[dict]) -> bool:
+    """True when no JSON value can satisfy two branches (judged by type sets and constants)."""
+    signatures = []
+    for b in branches:
+        if "const" in b:
+            signatures.append(("const", [b["const"]]))
+        elif "enum" in b and isinstance(b["enum"], list):
+            signatures.append(("const", b["enum"]))
+        else:
+            types = set(_types_of(b))
+            if "number" in types:
+                types.add("integer")
+            signatures.append(("types", types))
+    for i in range(len(signatures)):
+        for j in range(i + 1, len(signatures)):
+            (ka, va), (kb, vb) = signatures[i], signatures[j]
+            if ka == kb == "const":
+                if any(_json_equal(x, y) for x in va for y in vb):
+                    return False
+            elif ka == kb == "types":
+                if va & vb:
+                    return False
+            else:
+                consts, types = (va, vb) if ka == "const" else (vb, va)
+                if any(_type_of_value(c) in types for c in consts):
+                    return False
+    return True
+
+
+def _type_of_value(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer()):
+        return "integer"
+    if isinstance(v, float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    return "array" if isinstance(v, list) else "object"
+
+
+def _bounds(schema: dict, ptr: str) -> tuple[Any, bool, Any, bool]:
+    """(lower, lower exclusive, upper, upper exclusive) from draft-4 and later keywords."""
+    lo = schema.get("minimum")
+    hi = schema.get("maximum")
+    lo_excl = hi_excl = False
+    emin, emax = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if isinstance(emin, bool):
+        lo_excl = emin and lo is not None
+    elif emin is not None:
+        if lo is None or emin >= lo:
+            lo, lo_excl = emin, True
+    if isinstance(emax, bool):
+        hi_excl = emax and hi is not None
+    elif emax is not None:
+        if hi is None or emax <= hi:
+            hi, hi_excl = emax, True
+    for name, v in (("minimum", lo), ("maximum", hi)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise InvalidSchemaError(f"{name} must be a number at {ptr or '/'}")
+    if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
+        raise InvalidSchemaError(f"minimum {lo} is above maximum {hi} at {ptr or '/'}: no number fits")
+    return lo, lo_excl, hi, hi_excl
+
+
+def _decimal_places_of_power_of_ten(x: float) -> int | None:
+    d = Decimal(str(x))
+    f = Fraction(d)
+    for k in range(0, 16):
+        if f == Fraction(1, 10**k):
+            return k
+    return None
+
+
+def _dfa_of(node: Node) -> ByteDFA:
+    from ..regex import regex_to_dfa
+
+    return regex_to_dfa(node)
+
+
+_RAW_KEY_CONTENT = None
+
+
+def _key_excluding(names: list[str]) -> Node:
+    """A JSON string key (raw characters, no escapes) that is none of ``names``."""
+    global _RAW_KEY_CONTENT
+    if _RAW_KEY_CONTENT is None:
+        _RAW_KEY_CONTENT = compile_regex(r'[^"\\\x00-\x1f]*')
+    content = _RAW_KEY_CONTENT
+    if names:
+        from ..regex.parser import Alt as _Alt
+
+        excluded = _dfa_of(_Alt(tuple(literal(n) for n in names)) if len(names) > 1 else literal(names[0]))
+        content = difference(content, excluded)
+    return Embed(strings.escaped_dfa(content))

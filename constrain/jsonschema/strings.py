@@ -1,0 +1,141 @@
+"""JSON text pieces as regex trees: whitespace, strings (with escapes), literals, any value.
+
+Everything here produces *JSON text* (bytes as they appear in the output). Strings are the subtle
+part: a schema constrains the *decoded* string (``maxLength`` counts characters, ``pattern`` reads
+the decoded text) while the output holds escapes. Two constructions cover it:
+
+* :func:`string_of_length` — any string of ``m..n`` characters; a character is a raw code point
+  (not ``"``, ``\\`` or a control character), a short escape (``\\n``, ``\\"``, …), a ``\\uXXXX``
+  escape of a non-surrogate, or an escaped surrogate pair (one character).
+* :func:`escaped_dfa` — turns a DFA over the *decoded* UTF-8 text (a pattern, a format) into one
+  over JSON text: raw bytes pass through, and a decoded ``"``, ``\\``, ``/`` or control character may
+  also be written as its escape. Non-ASCII characters must then be written raw (``\\uXXXX`` for
+  them is not accepted inside pattern- or format-constrained strings: a sound restriction).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..regex.automaton import NFA, ByteDFA, determinize
+from ..regex.parser import Alt, Chars, Concat, Node, Repeat, normalize_ranges, parse
+
+EMPTY = Concat(())
+_RAW = Chars(normalize_ranges([(0x20, 0x21), (0x23, 0x5B), (0x5D, 0x10FFFF)]))
+_HEX = "[0-9a-fA-F]"
+_ESCAPE = parse(
+    r'\\(?:["\\/bfnrt]|u(?:[0-9a-cA-Ce-fE-F]' + _HEX + "{3}|[dD][0-7]" + _HEX + "{2})"
+    r"|u[dD][89abAB]" + _HEX + r"{2}\\u[dD][c-fC-F]" + _HEX + "{2})"
+)
+#: One decoded character of a JSON string, as JSON text.
+STRING_CHAR = Alt((_RAW, _ESCAPE))
+QUOTE = Chars(((0x22, 0x22),))
+#: Any JSON string.
+ANY_STRING = Concat((QUOTE, Repeat(STRING_CHAR, 0, None), QUOTE))
+#: Any JSON number.
+ANY_NUMBER = parse(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+#: Any JSON integer (plain digits; ``1.0`` and ``1e3`` are not generated for integers).
+ANY_INTEGER = parse(r"-?(?:0|[1-9][0-9]*)")
+LITERALS = parse("true|false|null")
+
+
+def whitespace(policy: str) -> Node:
+    """Optional whitespace between JSON tokens.
+
+    ``"default"``: any run of JSON whitespace (space, tab, CR, LF) — the compiled constraint's
+    runaway guard bounds the run length, so the automaton itself stays small. ``"compact"``: none.
+    """
+    if policy == "compact":
+        return EMPTY
+    if policy != "default":
+        raise ValueError(f"whitespace policy must be 'default' or 'compact', not {policy!r}")
+    return Repeat(Chars(((0x09, 0x0A), (0x0D, 0x0D), (0x20, 0x20))), 0, None)
+
+
+def literal(text: str) -> Node:
+    """The exact text."""
+    return Concat(tuple(Chars(((ord(c), ord(c)),)) for c in text))
+
+
+def value_literal(value: Any) -> Node:
+    """A JSON value as text, in ``json.dumps`` default and compact forms (ASCII-escaped or not)."""
+    texts = {
+        json.dumps(value),
+        json.dumps(value, separators=(",", ":")),
+        json.dumps(value, ensure_ascii=False),
+        json.dumps(value, separators=(",", ":"), ensure_ascii=False),
+    }
+    options = tuple(literal(t) for t in sorted(texts))
+    return options[0] if len(options) == 1 else Alt(options)
+
+
+def string_of_length(min_length: int, max_length: int | None) -> Node:
+    """Any JSON string of ``min_length..max_length`` characters."""
+    return Concat((QUOTE, Repeat(STRING_CHAR, min_length, max_length), QUOTE))
+
+
+_SHORT_ESCAPES = {0x22: b'"', 0x5C: b"\\", 0x2F: b"/", 0x08: b"b", 0x0C: b"f", 0x0A: b"n", 0x0D: b"r", 0x09: b"t"}
+
+
+def escaped_dfa(content: ByteDFA) -> ByteDFA:
+    """JSON string text (with the quotes) whose decoded content ``content`` accepts."""
+    nfa = NFA()
+    start = nfa.new_state()
+    accept = nfa.new_state()
+    states = [nfa.new_state() for _ in range(content.num_states)]
+    nfa.edges[start].append((0x22, 0x22, states[content.start]))
+    classes = content.byte_class[:256].tolist()
+    # Byte runs per class.
+    runs: dict[int, list[tuple[int, int]]] = {}
+    lo = 0
+    for b in range(1, 257):
+        if b == 256 or classes[b] != classes[lo]:
+            runs.setdefault(classes[lo], []).append((lo, b - 1))
+            lo = b
+    rows = content.table.tolist()
+    for s, row in enumerate(rows):
+        src = states[s]
+        for c, t in enumerate(row):
+            if t < 0:
+                continue
+            for blo, bhi in runs.get(c, ()):
+                # Raw bytes, except those JSON forbids raw inside a string.
+                for rlo, rhi in _split_allowed_raw(blo, bhi):
+                    nfa.edges[src].append((rlo, rhi, states[t]))
+                for b in range(blo, min(bhi, 0x7F) + 1):
+                    if b in _SHORT_ESCAPES or b < 0x20:
+                        _add_escape_paths(nfa, src, states[t], b)
+        if content.accepting[s]:
+            nfa.edges[src].append((0x22, 0x22, accept))
+    nfa.start, nfa.accept = start, accept
+    return determinize(nfa)
+
+
+def _split_allowed_raw(lo: int, hi: int) -> list[tuple[int, int]]:
+    out = []
+    for a, b in ((0x20, 0x21), (0x23, 0x5B), (0x5D, 0xFF)):
+        x, y = max(lo, a), min(hi, b)
+        if x <= y:
+            out.append((x, y))
+    return out
+
+
+def _add_escape_paths(nfa: NFA, src: int, dst: int, byte: int) -> None:
+    """Paths ``\\x`` and/or ``\\u00XX`` that decode to ``byte`` (an ASCII byte)."""
+    backslash = nfa.new_state()
+    nfa.edges[src].append((0x5C, 0x5C, backslash))
+    short = _SHORT_ESCAPES.get(byte)
+    if short is not None:
+        nfa.edges[backslash].append((short[0], short[0], dst))
+    if byte < 0x20 or byte in (0x22, 0x5C):
+        # \u00XX with either hex case.
+        chain = [nfa.new_state() for _ in range(4)]
+        nfa.edges[backslash].append((ord("u"), ord("u"), chain[0]))
+        nfa.edges[chain[0]].append((0x30, 0x30, chain[1]))
+        nfa.edges[chain[1]].append((0x30, 0x30, chain[2]))
+        hi, lo = f"{byte:02x}"
+        for ch in {hi, hi.upper()}:
+            nfa.edges[chain[2]].append((ord(ch), ord(ch), chain[3]))
+        for ch in {lo, lo.upper()}:
+            nfa.edges[chain[3]].append((ord(ch), ord(ch), dst))
