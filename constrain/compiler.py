@@ -73,11 +73,12 @@ class CompiledConstraint:
         self.max_whitespace = max_whitespace
         self._width = 1 if max_whitespace is None else max_whitespace + 1
         self._ws = vocab.whitespace_info if max_whitespace is not None else None
+        self._ws_rows = self._ws.allowed_rows(max_whitespace) if self._ws is not None else None
         self.vocab = vocab
         self.kind = kind
         self.description = description
         self._edge_class = vocab.trie.edge_classes(automaton.byte_class[:256])
-        self._mask_cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._mask_cache: OrderedDict[Any, np.ndarray] = OrderedDict()
         self._mask_cache_size = mask_cache_size
         self._lock = threading.Lock()
         self._eos = frozenset(vocab.eos_token_ids)
@@ -124,13 +125,12 @@ class CompiledConstraint:
         if self._ws is None:
             return self.automaton.walk(position, data)
         state, run = divmod(position, self._width)
-        if run >= self.max_whitespace and self._ws.starts[token_id]:
+        if not self._ws.allows(token_id, run, self.max_whitespace):
             return -1
         nxt = self.automaton.walk(state, data)
         if nxt < 0:
             return -1
-        run = min(self.max_whitespace, run + len(data) if self._ws.all_ws[token_id] else self._ws.trailing[token_id])
-        return nxt * self._width + run
+        return nxt * self._width + self._ws.next_run(token_id, run)
 
     def advance_bytes(self, position: int, data: bytes) -> int:
         if position == TERMINATED:
@@ -138,13 +138,13 @@ class CompiledConstraint:
         if self._ws is None:
             return self.automaton.walk(position, data)
         state, run = divmod(position, self._width)
-        if data and run >= self.max_whitespace and data[0] in b" \t\r\n":
-            return -1
+        for b in data:  # the guard, byte by byte
+            run = run + 1 if b in (0x20, 0x09, 0x0A, 0x0D) else 0
+            if run > self.max_whitespace:
+                return -1
         nxt = self.automaton.walk(state, data)
         if nxt < 0:
             return -1
-        stripped = data.rstrip(b" \t\r\n")
-        run = min(self.max_whitespace, run + len(data) if not stripped else len(data) - len(stripped))
         return nxt * self._width + run
 
     def forced_bytes(self, position: int) -> bytes:
@@ -152,16 +152,13 @@ class CompiledConstraint:
         return self.automaton.forced_bytes(position // self._width, MAX_JUMP_FORWARD_BYTES)
 
     # -- masks -------------------------------------------------------------------------------
-    def allowed_mask(self, position: int) -> np.ndarray:
-        """Boolean array over the vocabulary: tokens allowed at ``position``, EOS when complete."""
-        if position == TERMINATED:
-            allowed = np.zeros(self.vocab.size, dtype=bool)
+    def _automaton_mask(self, state: int) -> np.ndarray:
+        """Boolean array over the vocabulary: tokens the automaton allows in ``state``, EOS when it accepts."""
+        allowed = np.zeros(self.vocab.size, dtype=bool)
+        if state == TERMINATED:
             allowed[self._eos_ids] = True
             return allowed
-        state, run = divmod(position, self._width)
         allowed = self.vocab.trie.walk(self.automaton, self._edge_class, state)
-        if self._ws is not None and run >= self.max_whitespace:
-            allowed &= ~self._ws.starts
         if self.automaton.is_accepting(state):
             allowed[self._eos_ids] = True
         return allowed
@@ -172,20 +169,29 @@ class CompiledConstraint:
         The array is the cache's own: callers must not write to it (Matcher.next_token_bitmask
         hands out read-only views). It stays writable because torch warns on read-only arrays.
         """
-        if position < 0 or self._ws is None:
-            key = position
-        else:
-            state, run = divmod(position, self._width)
-            key = state * 2 + (run >= self.max_whitespace)
-        row = self._mask_cache.get(key)
-        if row is not None:
+        row = self._cached_row(position if position < 0 else position // self._width)
+        if self._ws_rows is None or position < 0:
             return row
-        row = mask_to_bitmask_row(self.allowed_mask(position))
+        run = position % self._width
+        key = (position // self._width, run)
+        guarded = self._mask_cache.get(key)
+        if guarded is None:
+            guarded = row & self._ws_rows[run]
+            self._store(key, guarded)
+        return guarded
+
+    def _cached_row(self, state: int) -> np.ndarray:
+        row = self._mask_cache.get(state)
+        if row is None:
+            row = mask_to_bitmask_row(self._automaton_mask(state))
+            self._store(state, row)
+        return row
+
+    def _store(self, key: Any, row: np.ndarray) -> None:
         with self._lock:
             self._mask_cache[key] = row
             if len(self._mask_cache) > self._mask_cache_size:
                 self._mask_cache.popitem(last=False)
-        return row
 
     @property
     def bitmask_width(self) -> int:

@@ -34,17 +34,58 @@ _JSON_WHITESPACE = b" \t\r\n"
 
 
 class WhitespaceInfo:
-    """``starts[t]``: token t begins with whitespace; ``all_ws[t]``: it is only whitespace;
-    ``trailing[t]``: how many whitespace bytes end it."""
+    """Blank runs (spaces, tabs, CR, LF) in each token, for the runaway-whitespace guard.
 
-    __slots__ = ("starts", "all_ws", "trailing")
+    A token may follow an output ending in ``run`` blank bytes iff no blank run, counted across
+    the boundary, would exceed the limit: see :meth:`allows` and :meth:`allowed_rows`.
+    """
 
-    def __init__(self, starts: Any, all_ws: list[bool], trailing: list[int]) -> None:
-        self.starts = starts
-        self.all_ws = all_ws
-        self.trailing = trailing
+    def __init__(self, token_bytes: Sequence[bytes | None]) -> None:
+        import numpy as np
+
+        n = len(token_bytes)
+        self.length = np.zeros(n, dtype=np.int64)
+        self.leading = np.zeros(n, dtype=np.int64)
+        self.trailing_run = [0] * n
+        self.inner = np.zeros(n, dtype=np.int64)  # longest run not touching the token's start
+        self.all_ws = [False] * n
+        for i, t in enumerate(token_bytes):
+            if not t:
+                continue
+            runs = _BLANK_RUNS.findall(t)
+            self.length[i] = len(t)
+            lead = len(t) - len(t.lstrip(_JSON_WHITESPACE))
+            self.leading[i] = lead
+            self.trailing_run[i] = len(t) - len(t.rstrip(_JSON_WHITESPACE))
+            self.all_ws[i] = lead == len(t)
+            inner = [len(r) for r in runs]
+            if lead and inner:
+                inner = inner[1:]
+            self.inner[i] = max(inner, default=0)
+
+    def allows(self, token_id: int, run: int, limit: int) -> bool:
+        if self.all_ws[token_id]:
+            return run + int(self.length[token_id]) <= limit
+        return run + int(self.leading[token_id]) <= limit and int(self.inner[token_id]) <= limit
+
+    def next_run(self, token_id: int, run: int) -> int:
+        return run + int(self.length[token_id]) if self.all_ws[token_id] else self.trailing_run[token_id]
+
+    def allowed_rows(self, limit: int) -> Any:
+        """Packed int32 bitmask rows, one per current run 0..limit, of the tokens the guard allows."""
+        import numpy as np
+
+        from .bitmask import mask_to_bitmask_row
+
+        all_ws = np.array(self.all_ws, dtype=bool)
+        rows = []
+        for run in range(limit + 1):
+            ok = np.where(all_ws, run + self.length <= limit, (run + self.leading <= limit) & (self.inner <= limit))
+            rows.append(mask_to_bitmask_row(ok))
+        return np.stack(rows)
 
 
+_BLANK_RUNS = re.compile(rb"[ \t\r\n]+")
 _BYTE_FALLBACK = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 SENTENCEPIECE_SPACE = "\u2581"  # '▁'
 
@@ -155,21 +196,7 @@ class Vocabulary:
     @cached_property
     def whitespace_info(self) -> "WhitespaceInfo":
         """Per-token facts about JSON whitespace (space, tab, CR, LF), for the runaway-whitespace guard."""
-        import numpy as np
-
-        starts = np.zeros(self.size, dtype=bool)
-        all_ws: list[bool] = []
-        trailing: list[int] = []
-        for i, t in enumerate(self._token_bytes):
-            if not t:
-                all_ws.append(False)
-                trailing.append(0)
-                continue
-            stripped = t.rstrip(_JSON_WHITESPACE)
-            starts[i] = t[0] in _JSON_WHITESPACE
-            all_ws.append(not stripped)
-            trailing.append(len(t) - len(stripped))
-        return WhitespaceInfo(starts, all_ws, trailing)
+        return WhitespaceInfo(self._token_bytes)
 
     def with_eos_token_ids(self, eos_token_ids: Iterable[int]) -> "Vocabulary":
         """The same vocabulary with other end-of-sequence ids (the request's ``eos_token`` field).

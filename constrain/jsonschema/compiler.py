@@ -565,10 +565,20 @@ class SchemaCompiler:
         if max_props is not None and num_required > max_props:
             raise InvalidSchemaError(f"maxProperties {max_props} is below the {num_required} required properties at {ptr or '/'}")
         allow_extra = extra is not False
-        if min_props > num_required:
-            self.unsupported("minProperties", ptr, "more properties than the required ones")
-        if max_props is not None and (allow_extra or len(members) > max_props):
-            self.unsupported("maxProperties", ptr, "fewer properties than may be present")
+        # Counted extras: with every declared member required, min/maxProperties bound the number
+        # of additional members exactly. Otherwise they are refused unless trivially satisfied.
+        all_required = num_required == len(members)
+        extra_min, extra_max = 0, None
+        if all_required and allow_extra:
+            extra_min = max(0, min_props - num_required)
+            extra_max = None if max_props is None else max_props - num_required
+        else:
+            if min_props > num_required:
+                self.unsupported("minProperties", ptr, "more properties than the required ones")
+            if max_props is not None and (allow_extra or len(members) > max_props):
+                self.unsupported("maxProperties", ptr, "fewer properties than may be present")
+        if min_props > len(members) and not allow_extra:
+            raise InvalidSchemaError(f"minProperties {min_props} needs more properties than the schema allows at {ptr or '/'}")
         member_nodes = []
         for name, sub, req, mptr in members:
             member_nodes.append((Concat((value_literal(name), self.colon, self.value(sub, base, mptr))), req))
@@ -578,9 +588,21 @@ class SchemaCompiler:
             extra_member = Concat((key, self.colon, self.value(extra, base, _ptr(ptr, "additionalProperties"))))
         # A[i]: members from i on, none emitted yet; B[i]: the same after at least one member.
         n = len(member_nodes)
-        if extra_member is not None:
-            b_next: Node = Repeat(Concat((self.sep, extra_member)), 0, None)
-            a_next: Node = Repeat(Concat((extra_member, b_next)), 0, 1)
+        if extra_member is not None and all_required:
+            cap = self.options.max_repeat
+            hi = None if extra_max is None else min(extra_max, cap)
+            if members:
+                b_next: Node = Repeat(Concat((self.sep, extra_member)), extra_min, hi)
+                a_next: Node = EMPTY  # unused: the first declared member is required
+            else:
+                b_next = EMPTY
+                rest = Repeat(Concat((self.sep, extra_member)), max(0, extra_min - 1), None if hi is None else max(0, hi - 1))
+                a_next = EMPTY if hi == 0 else Concat((extra_member, rest))
+                if extra_min == 0 and hi != 0:
+                    a_next = Repeat(a_next, 0, 1)
+        elif extra_member is not None:
+            b_next = Repeat(Concat((self.sep, extra_member)), 0, None)
+            a_next = Repeat(Concat((extra_member, b_next)), 0, 1)
         else:
             b_next = EMPTY
             a_next = EMPTY
@@ -692,18 +714,33 @@ def _dfa_of(node: Node) -> ByteDFA:
     return regex_to_dfa(node)
 
 
-_RAW_KEY_CONTENT = None
+_KEY_CACHE: dict[str, ByteDFA] = {}
+# Key text with raw characters and the escapes that decode to control or non-ASCII characters.
+_ESCAPING_KEY = (
+    r'"(?:[^"\\\x00-\x1f]|\\[bfnrt%s]|\\u00[01][0-9a-fA-F]'
+    r"|\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-cA-Ce-fE-F][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2})"
+    r'|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})*"'
+)
+_RAW_KEY = r'"[^"\\\x00-\x1f]*"'
 
 
 def _key_excluding(names: list[str]) -> Node:
-    """A JSON string key (raw characters, no escapes) that is none of ``names``."""
-    global _RAW_KEY_CONTENT
-    if _RAW_KEY_CONTENT is None:
-        _RAW_KEY_CONTENT = compile_regex(r'[^"\\\x00-\x1f]*')
-    content = _RAW_KEY_CONTENT
-    if names:
-        from ..regex.parser import Alt as _Alt
+    """A JSON string key that cannot decode to any of ``names`` (the declared properties).
 
-        excluded = _dfa_of(_Alt(tuple(literal(n) for n in names)) if len(names) > 1 else literal(names[0]))
-        content = difference(content, excluded)
-    return Embed(strings.escaped_dfa(content))
+    When every name is printable ASCII, keys may also hold escapes of control and non-ASCII
+    characters (``json.dumps`` writes them): such a key decodes to a string outside ASCII-printable
+    and so cannot equal a name, and raw spellings of the names are subtracted. Otherwise only raw
+    characters are allowed in extra keys (a sound restriction).
+    """
+    printable = all(all(0x20 <= ord(ch) < 0x7F for ch in n) for n in names)
+    # \" \\ \/ decode to printable characters: allowed when no name holds that character.
+    short = "".join(esc for ch, esc in (('"', '"'), ("\\", "\\\\"), ("/", "/")) if not any(ch in n for n in names))
+    pattern = _ESCAPING_KEY % short if printable else _RAW_KEY
+    keys = _KEY_CACHE.get(pattern)
+    if keys is None:
+        keys = _KEY_CACHE[pattern] = compile_regex(pattern)
+    if names:
+        spellings = sorted({json.dumps(n, ensure_ascii=False) for n in names} | {json.dumps(n) for n in names})
+        excluded = _dfa_of(Alt(tuple(literal(t) for t in spellings)) if len(spellings) > 1 else literal(spellings[0]))
+        keys = difference(keys, excluded)
+    return Embed(keys)

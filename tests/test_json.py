@@ -1,0 +1,379 @@
+"""json_object and json_schema: soundness (walks validate), completeness (valid instances accepted)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import constrain
+from constrain.jsonschema.compiler import UnsupportedSchemaWarning
+
+from json_helpers import accepts_text, order_like_schema, random_walk, serializations, validator_for
+
+PERSON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 40},
+        "age": {"type": "integer", "minimum": 0, "maximum": 150},
+        "email": {"type": "string", "format": "email"},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 10}, "maxItems": 4},
+        "married": {"type": "boolean"},
+    },
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+INVOICE = {
+    "$defs": {
+        "line": {
+            "type": "object",
+            "properties": {
+                "sku": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"},
+                "quantity": {"type": "integer", "minimum": 1, "maximum": 999},
+                "unit_price": {"type": "number", "minimum": 0, "exclusiveMaximum": 10000},
+            },
+            "required": ["sku", "quantity", "unit_price"],
+            "additionalProperties": False,
+        }
+    },
+    "type": "object",
+    "properties": {
+        "invoice_id": {"type": "string", "format": "uuid"},
+        "issued": {"type": "string", "format": "date"},
+        "currency": {"enum": ["EUR", "USD", "KRW"]},
+        "lines": {"type": "array", "items": {"$ref": "#/$defs/line"}, "minItems": 1, "maxItems": 5},
+        "note": {"type": ["string", "null"], "maxLength": 30},
+    },
+    "required": ["invoice_id", "issued", "currency", "lines"],
+    "additionalProperties": False,
+}
+TREE = {
+    "$id": "https://example.com/tree.json",
+    "$defs": {
+        "node": {
+            "$anchor": "node",
+            "type": "object",
+            "properties": {
+                "value": {"type": "integer", "minimum": -17, "maximum": 2048},
+                "children": {"type": "array", "items": {"$ref": "#node"}, "maxItems": 3},
+            },
+            "required": ["value"],
+            "additionalProperties": False,
+        }
+    },
+    "$ref": "#/$defs/node",
+}
+LINKED_LIST = {
+    "definitions": {
+        "item": {
+            "type": "object",
+            "properties": {"head": {"type": "string", "maxLength": 5}, "tail": {"anyOf": [{"$ref": "#/definitions/item"}, {"type": "null"}]}},
+            "required": ["head", "tail"],
+            "additionalProperties": False,
+        }
+    },
+    "$ref": "#/definitions/item",
+}
+MIXED = {
+    "type": "object",
+    "properties": {
+        "kind": {"const": "event"},
+        "when": {"type": "string", "format": "date-time"},
+        "where": {"oneOf": [{"type": "string", "maxLength": 12}, {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "items": False, "minItems": 2}]},
+        "score": {"type": "number", "minimum": -2.5, "maximum": 7.25},
+        "level": {"type": "integer", "multipleOf": 5, "minimum": 0, "maximum": 100},
+        "meta": {"type": "object", "additionalProperties": {"type": "integer"}, "maxProperties": 100},
+    },
+    "required": ["kind", "when"],
+    "additionalProperties": {"type": "boolean"},
+}
+DRAFT7_TUPLE = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "array",
+    "items": [{"type": "string", "enum": ["x", "y"]}, {"type": "integer", "exclusiveMinimum": 0}],
+    "additionalItems": {"type": "boolean"},
+    "maxItems": 4,
+}
+DRAFT4_BOUNDS = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {"p": {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 1, "exclusiveMaximum": True}},
+    "required": ["p"],
+}
+ALLOF = {
+    "allOf": [
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+        {"properties": {"b": {"type": "integer", "minimum": 3}}, "required": ["b"]},
+    ],
+    # additionalProperties sees only the properties declared beside it, hence a and b here.
+    "properties": {"a": True, "b": True},
+    "additionalProperties": False,
+}
+
+SCHEMAS = {
+    "person": PERSON,
+    "invoice": INVOICE,
+    "tree": TREE,
+    "linked_list": LINKED_LIST,
+    "mixed": MIXED,
+    "draft7_tuple": DRAFT7_TUPLE,
+    "draft4_bounds": DRAFT4_BOUNDS,
+    "allof": ALLOF,
+    "true": True,
+    "string_escapes": {"type": "string", "minLength": 2, "maxLength": 4},
+}
+
+VALID_INSTANCES = {
+    "person": [{"name": "Ann", "age": 31}, {"name": "Bo", "age": 0, "email": "bo@example.com", "tags": ["a", "bc"], "married": False}],
+    "invoice": [
+        {
+            "invoice_id": "123e4567-e89b-12d3-a456-426614174000",
+            "issued": "2024-02-29",
+            "currency": "EUR",
+            "lines": [{"sku": "ABC-0001", "quantity": 3, "unit_price": 9.99}, {"sku": "XYZ-9999", "quantity": 999, "unit_price": 0}],
+            "note": None,
+        }
+    ],
+    "tree": [{"value": 5, "children": [{"value": -17}, {"value": 2048, "children": [{"value": 0, "children": []}]}]}],
+    "linked_list": [{"head": "a", "tail": {"head": "bb", "tail": {"head": "ccc", "tail": None}}}],
+    "mixed": [
+        {"kind": "event", "when": "2023-12-31T23:59:59.123+05:30", "where": [1.5, -2], "score": 7.25, "level": 35, "meta": {"x": 1}, "extra": True},
+        {"kind": "event", "when": "2024-01-01T00:00:00Z", "where": "Seoul", "score": -2.5},
+    ],
+    "draft7_tuple": [["x", 1], ["y", 7, True, False]],
+    "draft4_bounds": [{"p": 0.5}, {"p": 0.001}],
+    "allof": [{"a": "x", "b": 3}],
+    "true": [{"a": [1, {"b": None}]}, [], "s", 1.5, None],
+    "string_escapes": ["ab", 'a"\\b', "\u00e9\u00e9", "\n\t", "\U0001f600x"],
+}
+
+INVALID_INSTANCES = {
+    "person": [{"name": "", "age": 3}, {"name": "A", "age": 151}, {"name": "A", "age": -1}, {"name": "A"}, {"name": "A", "age": 3, "x": 1}, {"name": "A", "age": 1.5}],
+    "invoice": [
+        {"invoice_id": "123e4567-e89b-12d3-a456-426614174000", "issued": "2023-02-29", "currency": "EUR", "lines": [{"sku": "ABC-0001", "quantity": 3, "unit_price": 9.99}]},
+        {"invoice_id": "123e4567-e89b-12d3-a456-426614174000", "issued": "2024-02-28", "currency": "GBP", "lines": [{"sku": "ABC-0001", "quantity": 3, "unit_price": 9.99}]},
+        {"invoice_id": "123e4567-e89b-12d3-a456-426614174000", "issued": "2024-02-28", "currency": "EUR", "lines": []},
+        {"invoice_id": "123e4567-e89b-12d3-a456-426614174000", "issued": "2024-02-28", "currency": "EUR", "lines": [{"sku": "abc-0001", "quantity": 3, "unit_price": 9.99}]},
+        {"invoice_id": "123e4567-e89b-12d3-a456-426614174000", "issued": "2024-02-28", "currency": "EUR", "lines": [{"sku": "ABC-0001", "quantity": 3, "unit_price": 10000}]},
+    ],
+    "tree": [{"value": 2049}, {"value": -18}, {"value": 1, "children": [{"value": 1, "children": [1]}]}],
+    "linked_list": [{"head": "a"}, {"head": "abcdef", "tail": None}],
+    "mixed": [{"kind": "evt", "when": "2024-01-01T00:00:00Z"}, {"kind": "event", "when": "2024-01-01T00:00:00Z", "level": 7}, {"kind": "event", "when": "2024-01-01T00:00:00Z", "score": 7.26}, {"kind": "event", "when": "2024-01-01T00:00:00Z", "extra": 1}],
+    "draft7_tuple": [["x", 0], ["z", 1], ["x", 1, 1]],
+    "draft4_bounds": [{"p": 0}, {"p": 1}],
+    "allof": [{"a": "x", "b": 2}, {"a": "x"}, {"a": "x", "b": 3, "c": 1}],
+    "string_escapes": ["a", "abcde"],
+}
+
+
+@pytest.fixture(scope="module")
+def compiled_schemas(smollm2_vocab):
+    return {
+        name: constrain.compile({"type": "json_schema", "json_schema": {"name": name, "schema": schema}}, smollm2_vocab)
+        for name, schema in SCHEMAS.items()
+    }
+
+
+@pytest.mark.parametrize("name", sorted(VALID_INSTANCES))
+def test_valid_instances_are_accepted_in_every_serialization(compiled_schemas, name):
+    validator = validator_for(SCHEMAS[name])
+    for instance in VALID_INSTANCES[name]:
+        assert validator.is_valid(instance), instance
+        for text in serializations(instance):
+            assert accepts_text(compiled_schemas[name], text), text
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_INSTANCES))
+def test_invalid_instances_are_rejected(compiled_schemas, name):
+    validator = validator_for(SCHEMAS[name])
+    for instance in INVALID_INSTANCES[name]:
+        assert not validator.is_valid(instance), instance
+        for text in serializations(instance):
+            assert not accepts_text(compiled_schemas[name], text), text
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_random_walks_validate(compiled_schemas, name):
+    validator = validator_for(SCHEMAS[name])
+    rng = random.Random(name)
+    ended = 0
+    for _ in range(6):
+        out = random_walk(compiled_schemas[name], rng, max_tokens=400)
+        if out is None:
+            continue
+        ended += 1
+        value = json.loads(out)
+        errors = [e.message for e in validator.iter_errors(value)]
+        assert not errors, (out, errors)
+
+
+def test_valid_instances_token_by_token(compiled_schemas, smollm2_tokenizer):
+    """Canonical tokenization of valid instances is accepted token by token, then EOS."""
+    for name, instances in VALID_INSTANCES.items():
+        c = compiled_schemas[name]
+        for instance in instances:
+            text = json.dumps(instance)
+            m = c.matcher()
+            for t in smollm2_tokenizer.encode(text, add_special_tokens=False):
+                assert t in set(m.allowed_token_ids().tolist())
+                assert m.accept_token(t)
+            assert m.can_terminate(), text
+
+
+# -- json_object ------------------------------------------------------------------------------
+def test_json_object_walks_on_every_family(family):
+    name, vocab, _ = family
+    c = constrain.compile({"type": "json_object"}, vocab)
+    rng = random.Random(7)
+    ended = 0
+    for _ in range(8):
+        out = random_walk(c, rng, max_tokens=300)
+        if out is not None:
+            ended += 1
+            assert isinstance(json.loads(out), dict), out
+    assert ended >= 1
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
+def test_json_object_accepts_hypothesis_objects(smollm2_vocab, value):
+    c = constrain.compile({"type": "json_object"}, smollm2_vocab)
+    for text in serializations(value):
+        assert accepts_text(c, text), text
+
+
+def test_json_object_rejects_non_objects(smollm2_vocab):
+    c = constrain.compile({"type": "json_object"}, smollm2_vocab)
+    for text in ["[]", "1", '"x"', "{", '{"a":}', '{"a" 1}', "{'a': 1}", '{"a":1,}', "{} {}", '{"a":01}', '{"a":"\x01"}', '{"a":tru}']:
+        assert not accepts_text(c, text), text
+
+
+def test_json_object_nesting_depth(smollm2_vocab):
+    c = constrain.compile({"type": "json_object"}, smollm2_vocab)
+    value: object = 1
+    for i in range(40):
+        value = {"k": value} if i % 2 else {"l": [value]}
+    assert accepts_text(c, json.dumps(value))
+
+
+def test_whitespace_guard_bounds_blank_runs(smollm2_vocab):
+    c = constrain.compile({"type": "json_object"}, smollm2_vocab, max_whitespace=8)
+    assert accepts_text(c, "{" + " " * 8 + "}")
+    assert not accepts_text(c, "{" + " " * 9 + "}")
+    m = c.matcher()
+    assert m.accept_string("{" + "\n" * 8)
+    allowed = m.allowed_token_ids()
+    assert not any(smollm2_vocab.token_bytes[t] and smollm2_vocab.token_bytes[t][:1] in b" \t\r\n" for t in allowed.tolist())
+    compact = constrain.compile({"type": "json_object"}, smollm2_vocab, whitespace="compact")
+    assert accepts_text(compact, '{"a":[1,2]}') and not accepts_text(compact, '{"a": 1}')
+
+
+# -- errors -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("schema", "error", "fragment"),
+    [
+        ({"$ref": "#/$defs/missing"}, constrain.InvalidSchemaError, "dangling $ref"),
+        ({"$ref": "other.json#/x"}, constrain.InvalidSchemaError, "unresolvable $ref"),
+        ({"type": "integer", "minimum": 5, "maximum": 1}, constrain.InvalidSchemaError, "above maximum"),
+        ({"type": "array", "minItems": 3, "maxItems": 1}, constrain.InvalidSchemaError, "minItems 3 is above maxItems 1"),
+        ({"type": "string", "minLength": 3, "maxLength": 1}, constrain.InvalidSchemaError, "minLength 3 is above maxLength 1"),
+        ({"type": "string", "maxLength": -1}, constrain.InvalidSchemaError, "non-negative integer"),
+        ({"allOf": [{"type": "string"}, {"type": "integer"}]}, constrain.InvalidSchemaError, "do not overlap"),
+        ({"type": "strin"}, constrain.InvalidSchemaError, "unknown type 'strin'"),
+        ({"enum": [1, 2], "type": "string"}, constrain.InvalidSchemaError, "no value of the enum"),
+        ({"type": "object", "required": ["a"], "additionalProperties": False}, constrain.InvalidSchemaError, "required property 'a'"),
+        ({"type": "string", "pattern": "(a"}, constrain.InvalidSchemaError, "invalid pattern at /"),
+        (False, constrain.InvalidSchemaError, "false"),
+        ({"type": "array", "uniqueItems": True}, constrain.UnsupportedSchemaError, "'uniqueItems' at /"),
+        ({"properties": {"a": {"if": {"type": "string"}}}}, constrain.UnsupportedSchemaError, "'if' at /properties/a"),
+        ({"type": "object", "patternProperties": {"^x": {}}}, constrain.UnsupportedSchemaError, "'patternProperties'"),
+        ({"oneOf": [{"type": "object"}, {"type": "object", "required": ["a"]}]}, constrain.UnsupportedSchemaError, "'oneOf'"),
+        ({"type": "string", "pattern": "(a)\\1"}, constrain.UnsupportedSchemaError, "'pattern'"),
+    ],
+)
+def test_schema_errors(smollm2_vocab, schema, error, fragment):
+    with pytest.raises(error) as info:
+        constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    assert fragment in str(info.value)
+    assert isinstance(info.value, constrain.ConstraintError)
+
+
+def test_unsupported_keyword_names_pointer_and_lenient_mode(smollm2_vocab):
+    schema = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}}}
+    with pytest.raises(constrain.UnsupportedSchemaError) as info:
+        constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    assert info.value.keyword == "uniqueItems" and info.value.pointer == "/properties/tags"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, lenient=True, cache=False)
+    assert any(issubclass(w.category, UnsupportedSchemaWarning) and "uniqueItems" in str(w.message) for w in caught)
+    assert accepts_text(c, '{"tags": ["a", "b"]}')
+
+
+@pytest.mark.parametrize(
+    "response_format",
+    [
+        {"type": "json_schema"},
+        {"type": "json_schema", "json_schema": "x"},
+        {"type": "json_schema", "json_schema": {"schema": {}, "nme": "x"}},
+        {"type": "json_object", "schema": {}},
+    ],
+)
+def test_malformed_json_response_formats(smollm2_vocab, response_format):
+    with pytest.raises(constrain.InvalidResponseFormatError):
+        constrain.compile(response_format, smollm2_vocab)
+
+
+def test_schema_forms_accepted(smollm2_vocab):
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    for body in ({"schema": schema, "name": "x", "strict": True}, schema):
+        c = constrain.compile({"type": "json_schema", "json_schema": body}, smollm2_vocab)
+        assert accepts_text(c, '{"a": 1}') and not accepts_text(c, '{"a": "1"}')
+
+
+_EXPONENT = re.compile(r"[0-9]e[-+]?[0-9]")
+
+
+def _without_formats(schema):
+    if isinstance(schema, dict):
+        return {k: _without_formats(v) for k, v in schema.items() if k != "format"}
+    if isinstance(schema, list):
+        return [_without_formats(v) for v in schema]
+    return schema
+
+
+def test_hypothesis_jsonschema_instances_are_accepted(smollm2_vocab):
+    """Instances from hypothesis-jsonschema are accepted. Formats are stripped here: their regexes
+    accept documented subsets (test_formats.py), e.g. emails with at most a few domain labels."""
+    hjs = pytest.importorskip("hypothesis_jsonschema")
+    for name in ("person", "invoice", "mixed", "draft7_tuple", "allof"):
+        schema = _without_formats(SCHEMAS[name])
+        compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab)
+        strategy = hjs.from_schema(copy.deepcopy(schema))  # it canonicalises the schema in place
+        rejected = []
+
+        @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def check(instance):
+            ordered = order_like_schema(instance, schema)
+            text = json.dumps(ordered)
+            if _EXPONENT.search(text):
+                return  # known gap: bounded numbers are generated and accepted without exponents
+            if not accepts_text(compiled, text):
+                rejected.append(text)
+
+        check()
+        assert not rejected, (name, rejected[:3])
