@@ -94,7 +94,7 @@ class SchemaCompiler:
         self.colon = Concat((self.ws, literal(":"), self.ws))
         self._rules: list[Node | None] = [None]
         self._names: list[str] = ["root"]
-        self._rule_of: dict[tuple[int, str], int] = {}
+        self._rule_of: dict[tuple[Any, ...], int] = {}
         self._any_value: int | None = None
         self._any_object = -1
         self._validator: Any = None
@@ -190,8 +190,8 @@ class SchemaCompiler:
         """Schema accepting what both ``a`` and ``b`` accept (for the keywords we know how to merge)."""
         out = dict(a)
         for key, bv in b.items():
-            if key in ANNOTATIONS:
-                continue
+            if key in ANNOTATIONS or (key not in HANDLED and key not in REFUSED and key != "$patterns"):
+                continue  # annotations and unknown keywords (x-*, vendor extensions) never affect validity
             if key not in out:
                 out[key] = bv
                 continue
@@ -470,6 +470,16 @@ class SchemaCompiler:
                 dfa = compile_regex(regex)
                 content = dfa if content is None else intersection(content, dfa)
         if content is None:
+            if max_len is not None and max_len > 16:
+                # Long bounded strings become one shared rule per (min, max): a schema with many
+                # maxLength-4096 fields then holds one automaton of it, called from each field.
+                key = ("string", min_len, max_len)
+                rule = self._rule_of.get(key)
+                if rule is None:
+                    rule = self._new_rule(f"string of {min_len}..{max_len} characters")
+                    self._rule_of[key] = rule
+                    self._rules[rule] = strings.string_of_length(min_len, max_len)
+                return Call(rule)
             return strings.string_of_length(min_len, max_len)
         if min_len or max_len is not None:
             length = compile_regex("[^]{%d,%s}" % (min_len, "" if max_len is None else max_len))

@@ -1,0 +1,273 @@
+"""Command line: ``python -m constrain generate`` (also installed as the ``constrain`` script).
+
+Example::
+
+    python -m constrain generate --prompt "What is today's date?" \\
+        --response-format '{"type": "regex", "schema": "\\\\d{4}-\\\\d{2}-\\\\d{2}"}'
+
+The generated text goes to stdout; the figures (tokens/s, mask time per token, forward calls,
+jump-forward tokens) go to stderr, each line starting with ``[stats]`` (or, with ``--json``, one JSON
+object with the output and the figures goes to stdout). Input errors (bad JSON, bad regex, unknown
+``response_format`` type, model not found) print one ``error: ...`` line on stderr and exit with
+status 2. Subcommands are argparse subparsers, so more (``chat``, ``bench``) can be added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .compiler import compile
+from .errors import ConstraintError
+from .vocab import Vocabulary
+
+# A one-token vocabulary used to validate a response_format (regex syntax included) before spending
+# ~20 s loading the model: compiling does not depend on the vocabulary's contents.
+_PROBE_VOCAB = Vocabulary([b"a", None], [1], name="probe")
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors raise instead of exiting, so :func:`main` can return a status."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(self, message)
+
+
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``constrain`` argument parser (one subparser per command)."""
+    parser = _Parser(prog="constrain", description="Constrained decoding: response_format -> token masks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    gen = sub.add_parser(
+        "generate",
+        help="generate one completion that obeys a response_format",
+        description="Generate one completion of a chat prompt that obeys a response_format.",
+    )
+    gen.add_argument("--prompt", required=True, help="the user message")
+    gen.add_argument(
+        "--response-format",
+        metavar="JSON",
+        help='response_format as inline JSON, @path or a path to a JSON file (default: {"type": "text"})',
+    )
+    gen.add_argument(
+        "--model",
+        metavar="PATH",
+        help="transformers model directory or .gguf file (default: the embedded SmolLM2-135M-Instruct)",
+    )
+    gen.add_argument("--system", metavar="TEXT", help="system message")
+    gen.add_argument("--max-tokens", type=int, default=128, metavar="N", help="most output tokens (default 128)")
+    gen.add_argument("--temperature", type=float, default=0.0, metavar="F", help="0 = greedy (default)")
+    gen.add_argument("--top-p", type=float, default=1.0, metavar="F", help="nucleus sampling threshold (default 1)")
+    gen.add_argument("--seed", type=int, default=None, metavar="N", help="sampling seed")
+    gen.add_argument("--no-jump-forward", action="store_true", help="sample every token, even forced ones")
+    gen.add_argument("--json", action="store_true", help="print one JSON object with the output and the stats")
+    gen.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="torch CPU threads (default: torch's choice; 1 is much faster when other processes load the CPU)",
+    )
+    gen.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def parse_response_format(value: str | None) -> dict[str, Any] | None:
+    """The ``--response-format`` argument as a dict: inline JSON, ``@path`` or a JSON file path.
+
+    The result is validated by compiling it (regex syntax included). Raises ConstraintError.
+    """
+    if value is None:
+        return None
+    source = "--response-format"
+    text = value
+    if value.startswith("@") or (not value.lstrip().startswith(("{", "[", '"')) and os.path.isfile(value)):
+        path = value[1:] if value.startswith("@") else value
+        source = f"--response-format file {path!r}"
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            raise ConstraintError(f"cannot read {source}: {exc.strerror or exc}") from None
+    try:
+        response_format = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConstraintError(f"{source} is not valid JSON: {exc}") from None
+    compile(response_format, _PROBE_VOCAB, cache=False)  # raises on a bad shape or regex
+    return response_format
+
+
+def _prompt_ids(tokenizer: Any, prompt: str, system: str | None) -> list[int]:
+    """Token ids of the chat prompt (the tokenizer's chat template, or the raw text without one)."""
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    if not getattr(tokenizer, "chat_template", None):
+        text = (system + "\n\n" if system else "") + prompt
+        return list(tokenizer.encode(text))
+    enc = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+    if hasattr(enc, "keys") and "input_ids" in enc.keys():  # transformers 5: a BatchEncoding
+        enc = enc["input_ids"]
+    if hasattr(enc, "tolist"):
+        enc = enc.tolist()
+    if enc and isinstance(enc[0], list):
+        enc = enc[0]
+    return [int(t) for t in enc]
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' logs, progress bars and Python warnings for the block, then restore them."""
+    # tqdm reads TQDM_* when it is first imported: this silences the GGUF de-quantizing bar in a
+    # fresh process (the `constrain` command); the variables are restored afterwards.
+    saved_env = {k: os.environ.get(k) for k in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")}
+    os.environ.update({k: "1" for k in saved_env})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                from transformers.utils import logging as hf_logging
+            except ImportError:  # load_model reports the missing package
+                yield
+                return
+            verbosity = hf_logging.get_verbosity()
+            bars_enabled = hf_logging.is_progress_bar_enabled()
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+            try:
+                yield
+            finally:
+                hf_logging.set_verbosity(verbosity)
+                if bars_enabled:
+                    hf_logging.enable_progress_bar()
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _print_stats(result: Any, load_seconds: float) -> None:
+    s = result.stats
+    err = sys.stderr
+    print(f"[stats] finish_reason: {result.finish_reason}", file=err)
+    print(
+        f"[stats] tokens: {s.generated_tokens} generated ({s.jump_forward_tokens} by jump-forward), "
+        f"{s.forward_calls} forward calls, {s.prompt_tokens} prompt tokens",
+        file=err,
+    )
+    print(f"[stats] speed: {s.tokens_per_second:.1f} tokens/s ({s.total_seconds:.2f} s, model load {load_seconds:.1f} s)", file=err)
+    print(
+        f"[stats] mask: {s.mean_mask_seconds * 1e6:.1f} us/token mean, first mask {s.first_mask_seconds * 1e3:.2f} ms",
+        file=err,
+    )
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    """``constrain generate``: load the model, generate, print the output and the figures."""
+    response_format = parse_response_format(args.response_format)
+    if args.max_tokens < 0:
+        raise ConstraintError(f"--max-tokens must be >= 0, got {args.max_tokens}")
+    if args.temperature < 0:
+        raise ConstraintError(f"--temperature must be >= 0, got {args.temperature}")
+    if not 0 < args.top_p <= 1:
+        raise ConstraintError(f"--top-p must be in (0, 1], got {args.top_p}")
+    if args.threads is not None and args.threads < 1:
+        raise ConstraintError(f"--threads must be >= 1, got {args.threads}")
+
+    from .models import _split_model_path, load_model
+
+    _split_model_path(args.model)  # model not found: fail before importing torch and transformers
+    name = args.model or "SmolLM2-135M-Instruct (embedded)"
+    print(f"loading model {name} ... (about 20 s on a CPU)", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    with _quiet_transformers():
+        try:
+            model, tokenizer = load_model(args.model)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, ConstraintError):
+                raise
+            raise ConstraintError(f"cannot load model {name}: {exc}") from None
+        load_seconds = time.perf_counter() - t0
+
+        from .generate import generate
+
+        width = getattr(model.config, "vocab_size", None)
+        vocab = Vocabulary.from_transformers(
+            tokenizer, vocab_size=width if width and width > len(tokenizer) else None
+        )
+        compiled = compile(response_format, vocab)
+        prompt_ids = _prompt_ids(tokenizer, args.prompt, args.system)
+        result = generate(
+            model,
+            tokenizer,
+            vocab,
+            prompt_ids,
+            compiled,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+            jump_forward=not args.no_jump_forward,
+        )
+    if args.json:
+        payload = {
+            "output": result.text,
+            "finish_reason": result.finish_reason,
+            "token_ids": result.token_ids,
+            "stats": {**result.stats.as_dict(), "load_seconds": load_seconds},
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(result.text, flush=True)
+        _print_stats(result, load_seconds)
+    return 0
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    0 on success, 2 on a usage or input error (one ``error: ...`` line on stderr, no traceback).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    try:
+        return int(args.func(args))
+    except ConstraintError as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
