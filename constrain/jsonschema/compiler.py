@@ -25,7 +25,8 @@ from ..grammar import Grammar
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Concat, Node, Repeat, parse
-from ..regex.setops import difference, intersection, is_empty
+from ..regex.product import intersect as intersection
+from ..regex.setops import difference, is_empty
 from . import strings
 from .refs import RefResolver
 from .strings import EMPTY, literal, value_literal
@@ -408,11 +409,8 @@ class SchemaCompiler:
                     raise InvalidSchemaError(f"no integer lies within the bounds at {ptr or '/'}")
                 text = numeric.integer_range_regex(ilo, ihi)
                 if multiple is not None and multiple != 1:
-                    mult = numeric.multiple_of_regex(multiple, ilo, ihi)
-                    if mult is None:
-                        self.unsupported("multipleOf", ptr, f"multiples of {multiple} (only divisors of powers of 10 are supported)")
-                        return parse(text)
-                    dfa = intersection(compile_regex(text), compile_regex(mult))
+                    # The remainder automaton (one state per remainder) intersected with the range.
+                    dfa = numeric.multiple_of_range_dfa(multiple, ilo, ihi)
                     if is_empty(dfa):
                         raise InvalidSchemaError(f"no multiple of {multiple} lies within the bounds at {ptr or '/'}")
                     return Embed(dfa)
