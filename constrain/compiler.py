@@ -21,7 +21,8 @@ from .matcher import TERMINATED, Matcher
 from .regex import compile_regex
 from .grammar import DEFAULT_MAX_DEPTH, GrammarAutomaton
 from .jsonschema.compiler import JsonOptions, SchemaCompiler
-from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES, ByteDFA
+from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES, ByteDFA, restrict_bytes
+from .regex.setops import is_empty
 from .vocab import Vocabulary
 
 #: Masks kept per compiled constraint; a 131k vocabulary costs 16 KiB per cached state.
@@ -332,14 +333,17 @@ def _compile_uncached(
                 f"response_format.schema must be a regex string, not {type(pattern).__name__}"
             )
         dfa = compile_regex(pattern, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)
-        if not dfa.accepting[dfa.start] and (dfa.table[dfa.start] < 0).all():
+        if is_empty(dfa):
             raise InvalidRegexError("the regex matches no string at all", pattern)
+        dfa = restrict_bytes(dfa, vocab.producible_bytes)
+        if is_empty(dfa):
+            raise InvalidRegexError(f"no output of this vocabulary ({vocab.name}) can match the regex", pattern)
         return CompiledConstraint(dfa, vocab, kind="regex", description=pattern)
     if kind == "json_object":
         _check_keys(response_format, set())
         grammar = SchemaCompiler(True, json_options).compile_any_object()
         return CompiledConstraint(
-            GrammarAutomaton(grammar, max_depth=max_depth),
+            GrammarAutomaton(grammar, max_depth=max_depth, producible_bytes=vocab.producible_bytes),
             vocab,
             kind="json_object",
             description="any JSON object",
@@ -350,7 +354,9 @@ def _compile_uncached(
         schema = _schema_of(response_format.get("json_schema"))
         grammar = SchemaCompiler(schema, json_options).compile()
         return CompiledConstraint(
-            GrammarAutomaton(grammar, max_depth=max_depth, max_dfa_states=max_dfa_states),
+            GrammarAutomaton(
+                grammar, max_depth=max_depth, max_dfa_states=max_dfa_states, producible_bytes=vocab.producible_bytes
+            ),
             vocab,
             kind="json_schema",
             description=json.dumps(schema)[:200],

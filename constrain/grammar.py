@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
-from .regex.automaton import ByteDFA, Call, build_nfa, determinize
+from .regex.automaton import ByteDFA, Call, build_nfa, determinize, restrict_bytes
 from .regex.parser import Node
 
 #: Table entry not computed yet.
@@ -69,6 +69,7 @@ class GrammarAutomaton:
         max_configs: int = DEFAULT_MAX_CONFIGS,
         max_stacks: int = DEFAULT_MAX_STACKS,
         max_dfa_states: int | None = None,
+        producible_bytes: np.ndarray | None = None,
     ) -> None:
         self.grammar = grammar
         self.max_depth = max_depth
@@ -76,6 +77,9 @@ class GrammarAutomaton:
         self.max_stacks = max_stacks
         kwargs = {} if max_dfa_states is None else {"max_states": max_dfa_states}
         self.rules: list[ByteDFA] = [determinize(build_nfa(rule), **kwargs) for rule in grammar.rules]
+        if producible_bytes is not None:
+            # Bytes no token holds can never be generated: drop them so no parse is stranded.
+            self.rules = [restrict_bytes(dfa, producible_bytes) for dfa in self.rules]
         num_rules = len(self.rules)
         # Per rule, per state: the rules it can call there and where it resumes afterwards.
         self._calls: list[list[list[tuple[int, int]]]] = []

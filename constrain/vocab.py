@@ -194,6 +194,15 @@ class Vocabulary:
         return TokenTrie(self._token_bytes)
 
     @cached_property
+    def producible_bytes(self) -> Any:
+        """(256,) bool array: the bytes that occur in at least one token (others can never be output)."""
+        import numpy as np
+
+        seen = np.zeros(256, dtype=bool)
+        seen[list(set().union(*(set(t) for t in self._token_bytes if t)))] = True
+        return seen
+
+    @cached_property
     def whitespace_info(self) -> "WhitespaceInfo":
         """Per-token facts about JSON whitespace (space, tab, CR, LF), for the runaway-whitespace guard."""
         return WhitespaceInfo(self._token_bytes)
@@ -214,7 +223,7 @@ class Vocabulary:
         other._eos_token_ids = eos
         other._special_token_ids = (self._special_token_ids - frozenset(self._eos_token_ids)) | frozenset(eos)
         other.name = self.name
-        for shared in ("trie", "whitespace_info"):
+        for shared in ("trie", "whitespace_info", "producible_bytes"):
             if shared in self.__dict__:
                 other.__dict__[shared] = self.__dict__[shared]
         return other

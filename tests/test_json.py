@@ -377,3 +377,56 @@ def test_hypothesis_jsonschema_instances_are_accepted(smollm2_vocab):
 
         check()
         assert not rejected, (name, rejected[:3])
+
+
+@pytest.mark.parametrize(
+    ("schema", "good", "bad"),
+    [
+        ({"type": "string", "not": {"enum": ["a", "b"]}}, ['"c"', '"ab"', '""'], ['"a"', '"b"']),
+        ({"type": ["string", "null"], "not": {"const": None}}, ['"x"'], ["null"]),
+        ({"type": "boolean", "not": {"const": True}}, ["false"], ["true"]),
+        ({"type": "string", "not": {"pattern": "^x"}}, ['"ax"', '""'], ['"x"', '"xyz"']),
+        ({"not": {"not": {"type": "integer"}}}, ["1"], ['"1"', "1.5"]),
+        ({"type": "integer", "not": False}, ["1"], ['"1"']),
+        (
+            {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "not": {"required": ["a"]}},
+            ['{"b": 1}', "{}", '{"c": 2}'],
+            ['{"a": 1}', '{"b": 1, "a": 2}', '{"b": 1, "c": 2, "a": 3}'],
+        ),
+        (
+            {"type": "object", "not": {"anyOf": [{"required": ["x"]}, {"required": ["y"]}]}},
+            ['{"z": 1}', "{}"],
+            ['{"x": 1}', '{"z": 0, "y": 1}'],
+        ),
+        (
+            {"oneOf": [
+                {"type": "object", "properties": {"kind": {"const": "a"}, "v": {"type": "integer"}}, "required": ["kind"]},
+                {"type": "object", "properties": {"kind": {"const": "b"}, "v": {"type": "string"}}, "required": ["kind"]},
+            ]},
+            ['{"kind": "a", "v": 1}', '{"kind": "b", "v": "s"}'],
+            ['{"kind": "a", "v": "s"}', '{"kind": "c"}'],
+        ),
+        (
+            {"oneOf": [
+                {"type": "object", "properties": {"x": {}}, "required": ["x"], "additionalProperties": False},
+                {"type": "object", "properties": {"y": {}}, "required": ["y"], "additionalProperties": False},
+            ]},
+            ['{"x": 1}', '{"y": 2}'],
+            ['{"x": 1, "y": 2}', "{}"],
+        ),
+    ],
+)
+def test_not_and_disjoint_one_of(smollm2_vocab, schema, good, bad):
+    c = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    validator = validator_for(schema)
+    for text in good:
+        assert validator.is_valid(json.loads(text)), text
+        assert accepts_text(c, text), text
+    for text in bad:
+        assert not validator.is_valid(json.loads(text)), text
+        assert not accepts_text(c, text), text
+    rng = random.Random(3)
+    for _ in range(4):
+        out = random_walk(c, rng, max_tokens=200)
+        if out is not None:
+            assert validator.is_valid(json.loads(out)), out

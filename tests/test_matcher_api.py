@@ -100,8 +100,12 @@ def test_rollback_over_eos_unterminates(vocab):
     assert not m.is_terminated() and m.can_terminate()
 
 
-def test_accept_string(vocab):
-    m = constrain.compile({"type": "regex", "schema": r"\d{3}-[a-c]+"}, vocab).matcher()
+# Every single byte as a token (plus EOS at id 256): any UTF-8 text can be produced.
+BYTE_VOCAB = constrain.Vocabulary.from_token_bytes([bytes([b]) for b in range(256)] + [None], eos_token_ids=[256])
+
+
+def test_accept_string():
+    m = constrain.compile({"type": "regex", "schema": r"\d{3}-[a-c]+"}, BYTE_VOCAB).matcher()
     assert not m.accept_string("12x")
     assert m.num_steps == 0
     assert m.accept_string("123-")
@@ -111,15 +115,15 @@ def test_accept_string(vocab):
     assert not m.can_terminate()
 
 
-def test_jump_forward(vocab):
-    c = constrain.compile({"type": "regex", "schema": r"name: (Ann|Bob)\.|name: 가+"}, vocab)
+def test_jump_forward():
+    c = constrain.compile({"type": "regex", "schema": r"name: (Ann|Bob)\.|name: 가+"}, BYTE_VOCAB)
     m = c.matcher()
     assert m.find_jump_forward_string() == "name: "
     assert m.accept_string("name: A")
     assert m.find_jump_forward_string() == "nn."
     assert m.accept_string("nn.")
     assert m.find_jump_forward_string() == ""  # complete: EOS is a choice
-    m2 = constrain.compile({"type": "regex", "schema": "가나|가다"}, vocab).matcher()
+    m2 = constrain.compile({"type": "regex", "schema": "가나|가다"}, BYTE_VOCAB).matcher()
     # The first character is forced, then only a common partial byte: the string stops at a whole char.
     assert m2.find_jump_forward_string() == "가"
     assert m2.find_jump_forward_bytes() == "가".encode() + b"\xeb"
@@ -177,6 +181,14 @@ def test_eos_token_override(vocab):
     assert m.allowed_token_ids().tolist() == [1]
     with pytest.raises(constrain.InvalidTokenError):
         vocab.with_eos_token_ids([99])
+
+
+def test_bytes_no_token_holds_are_pruned(vocab):
+    # "3" is in no token: "1|3" can only produce "1", and "3" alone is refused at compile time.
+    m = constrain.compile({"type": "regex", "schema": "13|1"}, vocab).matcher()
+    assert m.accept_token(TOKENS.index(b"1")) and m.allowed_token_ids().tolist() == [EOS]
+    with pytest.raises(constrain.InvalidRegexError, match="no output of this vocabulary"):
+        constrain.compile({"type": "regex", "schema": "3"}, vocab)
 
 
 def test_empty_tokens_are_never_generated():

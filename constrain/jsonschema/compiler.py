@@ -52,6 +52,10 @@ REFUSED = frozenset(
 )
 
 
+#: Keywords of our own that hold folded constraints (lists; merged by concatenation).
+INTERNAL_LISTS = frozenset({"$patterns", "$forbidden", "$not_values", "$not_patterns"})
+
+
 class UnsupportedSchemaWarning(UserWarning):
     """A keyword was dropped in lenient mode: outputs may not satisfy it."""
 
@@ -191,7 +195,10 @@ class SchemaCompiler:
         """Schema accepting what both ``a`` and ``b`` accept (for the keywords we know how to merge)."""
         out = dict(a)
         for key, bv in b.items():
-            if key in ANNOTATIONS or (key not in HANDLED and key not in REFUSED and key != "$patterns"):
+            if key in INTERNAL_LISTS:
+                out[key] = list(out.get(key, [])) + list(bv)
+                continue
+            if key in ANNOTATIONS or (key not in HANDLED and key not in REFUSED):
                 continue  # annotations and unknown keywords (x-*, vendor extensions) never affect validity
             if key not in out:
                 out[key] = bv
@@ -265,7 +272,7 @@ class SchemaCompiler:
             if key in REFUSED:
                 self.unsupported(key, ptr)
         if "not" in schema:
-            schema = self._apply_not(schema, ptr)
+            schema = self._apply_not(schema, base, ptr)
         if "enum" in schema or "const" in schema:
             return self._enumerated(schema, base, ptr)
         for key in ("anyOf", "oneOf"):
@@ -273,12 +280,28 @@ class SchemaCompiler:
                 return self._alternatives(schema, key, base, ptr)
         return self._typed(schema, base, ptr)
 
-    def _apply_not(self, schema: dict, ptr: str) -> dict:
-        neg = schema["not"]
+    def _apply_not(self, schema: dict, base: str, ptr: str) -> dict:
+        """Fold ``not`` into positive keywords where that is exact; refuse the other forms.
+
+        Supported: ``not: {}``/``true`` (nothing is valid), ``not: false`` (no constraint), double
+        negation, ``not: {type}``, ``not: {required: [p]}`` (p must be absent), ``not: {anyOf:
+        [{required: [p]}, ...]}`` (all absent), ``not: {enum|const}`` of strings, null and booleans,
+        and ``not: {pattern}`` for strings.
+        """
         out = {k: v for k, v in schema.items() if k != "not"}
-        if neg == {}:
-            raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (not: {{}} or false)")
-        if isinstance(neg, dict) and set(neg) == {"type"}:
+        neg, _ = self._resolve(schema["not"], base, ptr)
+        if neg is False:
+            return out
+        if neg is True or (isinstance(neg, dict) and not (set(neg) - ANNOTATIONS)):
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (not: {{}})")
+        if not isinstance(neg, dict):
+            raise InvalidSchemaError(f"not must hold a schema at {ptr or '/'}")
+        neg = {k: v for k, v in neg.items() if k not in ANNOTATIONS}
+        keys = set(neg)
+        if keys == {"not"}:
+            inner = self._as_dict(neg["not"], _ptr(ptr, "not", "not"), base, 0)
+            return self._merge(out, inner, ptr)
+        if keys == {"type"}:
             banned = set(neg["type"] if isinstance(neg["type"], list) else [neg["type"]])
             allowed = set(_types_of(out)) - banned
             if "number" in banned:
@@ -289,6 +312,18 @@ class SchemaCompiler:
             if not allowed:
                 raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no type")
             out["type"] = sorted(allowed)
+            return out
+        forbidden = _forbidden_properties(neg)
+        if forbidden is not None:
+            out["$forbidden"] = list(out.get("$forbidden", [])) + forbidden
+            return out
+        if keys in ({"enum"}, {"const"}):
+            values = [neg["const"]] if "const" in neg else neg["enum"]
+            if isinstance(values, list) and all(v is None or isinstance(v, (str, bool)) for v in values):
+                out["$not_values"] = list(out.get("$not_values", [])) + values
+                return out
+        if keys == {"pattern"} and isinstance(neg["pattern"], str):
+            out["$not_patterns"] = list(out.get("$not_patterns", [])) + [neg["pattern"]]
             return out
         self.unsupported("not", ptr)
         return out
@@ -338,7 +373,7 @@ class SchemaCompiler:
             if sub == {"not": {}}:
                 continue  # a false branch matches nothing
             merged.append((self._merge(rest, sub, bptr) if rest else sub, bptr))
-        if key == "oneOf" and len(merged) > 1 and not _pairwise_disjoint([m for m, _ in merged]):
+        if key == "oneOf" and len(merged) > 1 and not self._pairwise_disjoint([m for m, _ in merged], base, ptr):
             self.unsupported("oneOf", ptr, "its branches may overlap (exactly-one cannot be checked)")
         options = []
         for sub, bptr in merged:
@@ -356,10 +391,13 @@ class SchemaCompiler:
         if bad:
             raise InvalidSchemaError(f"unknown type {bad[0]!r} at {ptr or '/'}")
         options: list[Node] = []
-        if "null" in types:
+        banned = schema.get("$not_values", [])
+        if "null" in types and not any(v is None for v in banned):
             options.append(literal("null"))
         if "boolean" in types:
-            options.append(parse("true|false"))
+            bools = [b for b in ("true", "false") if not any(v is (b == "true") for v in banned)]
+            if bools:
+                options.append(parse("|".join(bools)))
         if "number" in types:
             options.append(self._number(schema, ptr, integer=False))
         elif "integer" in types:
@@ -389,6 +427,42 @@ class SchemaCompiler:
             self._schemas_kept.append(schema)  # keeps id(schema) unique while compiling
             self._rules[rule] = build(schema, base, ptr)
         return Call(rule)
+
+    def _pairwise_disjoint(self, branches: list[dict], base: str, ptr: str) -> bool:
+        """True when no JSON value can satisfy two branches of a ``oneOf`` (then it acts as anyOf).
+
+        Two branches are disjoint when their types or constants cannot meet, or, for objects,
+        when a property is required by one and forbidden by the other (absent under
+        ``additionalProperties: false``, or schema ``false``), or required by both with disjoint
+        constant values (a discriminator).
+        """
+        for i in range(len(branches)):
+            for j in range(i + 1, len(branches)):
+                if not self._disjoint(branches[i], branches[j], base, ptr):
+                    return False
+        return True
+
+    def _disjoint(self, a: dict, b: dict, base: str, ptr: str) -> bool:
+        if _signatures_disjoint(_signature(a), _signature(b)):
+            return True
+        ta, tb = set(_types_of(a)), set(_types_of(b))
+        if not ({"object"} >= ta and {"object"} >= tb):
+            return False  # only objects are compared by their properties below
+        for x, y in ((a, b), (b, a)):
+            y_props = y.get("properties", {}) if isinstance(y.get("properties"), dict) else {}
+            for name in x.get("required", []):
+                if (name not in y_props and y.get("additionalProperties", True) is False) or y_props.get(name) is False:
+                    return True
+        a_props = a.get("properties", {}) if isinstance(a.get("properties"), dict) else {}
+        b_props = b.get("properties", {}) if isinstance(b.get("properties"), dict) else {}
+        for name in set(a.get("required", [])) & set(b.get("required", [])):
+            if name in a_props and name in b_props:
+                pa, _ = self._resolve(a_props[name], base, ptr)
+                pb, _ = self._resolve(b_props[name], base, ptr)
+                if isinstance(pa, dict) and isinstance(pb, dict) and ("const" in pa or "enum" in pa) and ("const" in pb or "enum" in pb):
+                    if _signatures_disjoint(_signature(pa), _signature(pb)):
+                        return True
+        return False
 
     # -- scalars -----------------------------------------------------------------------------
     def _number(self, schema: dict, ptr: str, integer: bool) -> Node:
@@ -467,6 +541,19 @@ class SchemaCompiler:
             else:
                 dfa = compile_regex(regex)
                 content = dfa if content is None else intersection(content, dfa)
+        banned_strings = [v for v in schema.get("$not_values", []) if isinstance(v, str)]
+        if banned_strings or schema.get("$not_patterns"):
+            any_text = compile_regex("[^]*")
+            content = any_text if content is None else content
+            if banned_strings:
+                content = difference(content, _dfa_of(Alt(tuple(literal(v) for v in banned_strings)) if len(banned_strings) > 1 else literal(banned_strings[0])))
+            for pattern in schema.get("$not_patterns", []):
+                try:
+                    content = difference(content, compile_regex(pattern, search=True))
+                except UnsupportedRegexError as exc:
+                    self.unsupported("not", ptr, str(exc))
+                except InvalidRegexError as exc:
+                    raise InvalidSchemaError(f"invalid pattern in not at {ptr or '/'}: {exc}") from None
         if content is None:
             if max_len is not None and max_len > 16:
                 # Long bounded strings become one shared rule per (min, max): a schema with many
@@ -554,9 +641,13 @@ class SchemaCompiler:
         if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
             raise InvalidSchemaError(f"required must be an array of strings at {ptr or '/'}")
         extra = schema.get("additionalProperties", True)
+        forbidden = set(schema.get("$forbidden", []))
+        for name in forbidden & set(required):
+            raise InvalidSchemaError(f"property {name!r} is both required and forbidden (by not) at {ptr or '/'}")
         members: list[tuple[str, Any, bool, str]] = []
         for name, sub in props.items():
-            members.append((name, sub, name in required, _ptr(ptr, "properties", name)))
+            if name not in forbidden:
+                members.append((name, sub, name in required, _ptr(ptr, "properties", name)))
         for name in required:
             if name not in props:
                 if extra is False:
@@ -592,7 +683,7 @@ class SchemaCompiler:
             member_nodes.append((Concat((value_literal(name), self.colon, self.value(sub, base, mptr))), req))
         extra_member = None
         if allow_extra:
-            key = _key_excluding([m[0] for m in members])
+            key = _key_excluding([m[0] for m in members] + sorted(forbidden - {m[0] for m in members}))
             extra_member = Concat((key, self.colon, self.value(extra, base, _ptr(ptr, "additionalProperties"))))
         # A[i]: members from i on, none emitted yet; B[i]: the same after at least one member.
         n = len(member_nodes)
@@ -640,33 +731,40 @@ def _json_equal(a: Any, b: Any) -> bool:
     )
 
 
-def _pairwise_disjoint(branches: list[dict]) -> bool:
-    """True when no JSON value can satisfy two branches (judged by type sets and constants)."""
-    signatures = []
-    for b in branches:
-        if "const" in b:
-            signatures.append(("const", [b["const"]]))
-        elif "enum" in b and isinstance(b["enum"], list):
-            signatures.append(("const", b["enum"]))
-        else:
-            types = set(_types_of(b))
-            if "number" in types:
-                types.add("integer")
-            signatures.append(("types", types))
-    for i in range(len(signatures)):
-        for j in range(i + 1, len(signatures)):
-            (ka, va), (kb, vb) = signatures[i], signatures[j]
-            if ka == kb == "const":
-                if any(_json_equal(x, y) for x in va for y in vb):
-                    return False
-            elif ka == kb == "types":
-                if va & vb:
-                    return False
-            else:
-                consts, types = (va, vb) if ka == "const" else (vb, va)
-                if any(_type_of_value(c) in types for c in consts):
-                    return False
-    return True
+def _signature(b: dict) -> tuple[str, Any]:
+    if "const" in b:
+        return ("const", [b["const"]])
+    if "enum" in b and isinstance(b["enum"], list):
+        return ("const", b["enum"])
+    types = set(_types_of(b))
+    if "number" in types:
+        types.add("integer")
+    return ("types", types)
+
+
+def _signatures_disjoint(sa: tuple[str, Any], sb: tuple[str, Any]) -> bool:
+    (ka, va), (kb, vb) = sa, sb
+    if ka == kb == "const":
+        return not any(_json_equal(x, y) for x in va for y in vb)
+    if ka == kb == "types":
+        return not (va & vb)
+    consts, types = (va, vb) if ka == "const" else (vb, va)
+    return not any(_type_of_value(c) in types or (_type_of_value(c) == "integer" and "number" in types) for c in consts)
+
+
+def _forbidden_properties(neg: dict) -> list[str] | None:
+    """Names that ``not: neg`` forbids, when ``neg`` is ``{required: [p]}`` or an anyOf of such."""
+    if set(neg) == {"required"} and isinstance(neg["required"], list) and len(neg["required"]) == 1:
+        return list(neg["required"])
+    if set(neg) == {"anyOf"} and isinstance(neg["anyOf"], list):
+        names = []
+        for branch in neg["anyOf"]:
+            sub = _forbidden_properties(branch) if isinstance(branch, dict) else None
+            if sub is None:
+                return None
+            names.extend(sub)
+        return names
+    return None
 
 
 def _type_of_value(v: Any) -> str:

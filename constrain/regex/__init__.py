@@ -10,7 +10,9 @@ from __future__ import annotations
 from .automaton import (
     DEFAULT_MAX_DFA_STATES,
     DEFAULT_MAX_NFA_STATES,
+    NFA,
     ByteDFA,
+    build_into,
     build_nfa,
     determinize,
     utf8_sequences,
@@ -50,7 +52,18 @@ def compile_regex(
         InvalidRegexError, UnsupportedRegexError, AutomatonTooLargeError.
     """
     node = parse(pattern)
-    if search:
-        anything = Repeat(Chars(ANY), 0, None)
-        node = Concat((anything, node, anything))
-    return regex_to_dfa(node, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)
+    if not search:
+        return regex_to_dfa(node, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)
+    # Search = ".*" pattern ".*". Once a match has ended, the trailing ".*" accepts every
+    # continuation, so any DFA state that holds one of its NFA states is cut down to those states
+    # (UTF-8 is self-synchronizing, so every other parse is at the same character position and
+    # can only accept less). Without this, patterns like "\w{0,30}" blow up the subset construction.
+    anything = Repeat(Chars(ANY), 0, None)
+    nfa = NFA(max_states=max_nfa_states)
+    start, mid, accept = nfa.new_state(), nfa.new_state(), nfa.new_state()
+    build_into(nfa, Concat((anything, node)), start, mid)
+    first_tail = len(nfa.eps)
+    build_into(nfa, anything, mid, accept)
+    nfa.start, nfa.accept = start, accept
+    absorbing = frozenset(range(first_tail, len(nfa.eps))) | {mid, accept}
+    return determinize(nfa, max_states=max_dfa_states, absorbing=absorbing)

@@ -147,6 +147,11 @@ def build_nfa(node: Node, max_states: int = DEFAULT_MAX_NFA_STATES) -> NFA:
     return nfa
 
 
+def build_into(nfa: NFA, node: Node, src: int, dst: int) -> None:
+    """Add ``node`` to an existing NFA between states ``src`` and ``dst``."""
+    _emit(nfa, node, src, dst, {})
+
+
 def _emit(nfa: NFA, node: Node, src: int, dst: int, shared: dict[tuple[int, int], int]) -> None:
     """Add states and edges so that ``node`` leads from ``src`` to ``dst``.
 
@@ -372,9 +377,16 @@ def _byte_classes(nfa: NFA) -> np.ndarray:
 
 
 def determinize(
-    nfa: NFA, max_states: int = DEFAULT_MAX_DFA_STATES, max_work: int = DEFAULT_MAX_WORK
+    nfa: NFA,
+    max_states: int = DEFAULT_MAX_DFA_STATES,
+    max_work: int = DEFAULT_MAX_WORK,
+    absorbing: frozenset[int] | None = None,
 ) -> ByteDFA:
-    """Subset construction, then trimming and minimization."""
+    """Subset construction, then trimming and minimization.
+
+    ``absorbing``: NFA states whose language contains that of every state they can share a
+    subset with; a subset meeting them is cut down to them (see ``compile_regex(search=True)``).
+    """
     byte_class = _byte_classes(nfa)
     num_classes = int(byte_class[-1]) + 1
     class_of = byte_class.tolist()
@@ -438,6 +450,8 @@ def determinize(
                 row.append(-1)
                 continue
             target = closure(bucket, allow_start_anchor=False)
+            if absorbing is not None and not absorbing.isdisjoint(target):
+                target = target & absorbing
             work += len(target)
             j = index.get(target)
             if j is None:
@@ -459,6 +473,23 @@ def determinize(
     table = np.array(rows, dtype=np.int32).reshape(len(sets), num_classes)
     accepting = np.array([not final.isdisjoint(s) for s in sets], dtype=bool)
     return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0))
+
+
+def restrict_bytes(dfa: ByteDFA, allowed: np.ndarray) -> ByteDFA:
+    """``dfa`` without transitions on the bytes where ``allowed`` (a (256,) bool array) is False.
+
+    Used with the bytes a vocabulary can spell: a path through a byte no token holds can never be
+    generated, and leaving it in would strand a matcher in a state with nothing to choose.
+    """
+    if bool(np.all(allowed)):
+        return dfa
+    byte_class = dfa.byte_class.copy()
+    dead_class = dfa.num_classes
+    byte_class[:256][~allowed] = dead_class
+    table = np.hstack([dfa.table, np.full((dfa.num_states, 1), -1, dtype=dfa.table.dtype)])
+    emptied = np.bincount(byte_class, minlength=dead_class + 1) == 0
+    table[:, emptied] = -1  # classes whose every byte is gone
+    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=dfa.accepting.copy(), start=dfa.start))
 
 
 def _coreachable(table: np.ndarray, accepting: np.ndarray) -> np.ndarray:

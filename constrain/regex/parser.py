@@ -273,7 +273,8 @@ class _Parser:
         if self.peek() != ")":
             raise self.error("missing ')' to close the group opened", start)
         self.pos += 1
-        return inner
+        # A group is quantifiable even when it holds only an anchor: '(^)*b' is valid ECMA-262.
+        return Concat((inner,)) if isinstance(inner, Anchor) else inner
 
     def parse_escape_atom(self) -> Node:
         start = self.pos

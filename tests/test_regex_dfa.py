@@ -1,0 +1,424 @@
+"""Regex -> byte DFA, checked against an independent oracle (Python ``re``), no tokenizer involved.
+
+* every string hypothesis draws from the oracle's language is accepted by the DFA (completeness);
+* mutated strings, random strings and mutated UTF-8 byte strings are accepted iff the oracle
+  fullmatches them (soundness; invalid UTF-8 is always rejected);
+* ``search=True`` agrees with ``re.search``;
+* ``utf8_sequences`` is checked exhaustively over the whole code space and on boundary ranges;
+* anchors follow ECMA-262 semantics wherever they appear.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import constrain
+from constrain.errors import AutomatonTooLargeError, InvalidRegexError
+from constrain.regex import compile_regex, utf8_sequences
+from regex_corpus import CORPUS_IDS, REGEX_CORPUS, generator_regex, oracle_regex, python_oracle
+
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+# Characters that tell the dialect apart (ECMA \s vs Python \s, '.', \d, \w), plus some scripts.
+TRICKY = (
+    "\n\r\t\x0b\x0c \x00\x1c\x85\xa0\u1680\u180e\u2000\u200a\u200b\u2028\u2029\u202f\u205f\u3000"
+    "\ufeff\uffff\U0010ffffé٣０😀가ЁΩ中_-,.:/@#\\\"'<>"
+)
+SYNTAX = set("\\[](){}|?*+^$.")
+
+_DFA: dict[tuple[str, bool], object] = {}
+_ORACLE: dict[str, re.Pattern[str]] = {}
+
+
+def dfa_of(pattern: str, search: bool = False):
+    key = (pattern, search)
+    if key not in _DFA:
+        _DFA[key] = compile_regex(pattern, search=search)
+    return _DFA[key]
+
+
+def oracle_of(pattern: str) -> re.Pattern[str]:
+    if pattern not in _ORACLE:
+        _ORACLE[pattern] = oracle_regex(pattern)
+    return _ORACLE[pattern]
+
+
+def utf8_ok(s: str) -> bool:
+    return not any(0xD800 <= ord(c) <= 0xDFFF for c in s)
+
+
+# Strategies are built once per pattern: hypothesis validates a new strategy object on first use,
+# which costs more than drawing from it.
+_ANY_CHAR = st.characters(codec="utf-8")
+
+
+@functools.lru_cache(maxsize=None)
+def alphabet_for(pattern: str) -> list[str]:
+    return sorted({c for c in pattern if c not in SYNTAX} | set(TRICKY) | set("aZ09"))
+
+
+@functools.lru_cache(maxsize=None)
+def char_strategy(pattern: str):
+    return st.sampled_from(alphabet_for(pattern)) | _ANY_CHAR
+
+
+@functools.lru_cache(maxsize=None)
+def samples_of(pattern: str):
+    return st.from_regex(generator_regex(pattern), fullmatch=True).filter(utf8_ok)
+
+
+_BYTE = st.integers(0, 255) | st.sampled_from([0x80, 0xBF, 0xC0, 0xC2, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, 0xFF])
+
+
+@st.composite
+def mutated_text(draw, pattern: str) -> str:
+    chars = list(draw(samples_of(pattern)))
+    alphabet = char_strategy(pattern)
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["insert", "delete", "replace", "duplicate", "truncate", "swap"]))
+        pos = draw(st.integers(0, len(chars)))
+        if op == "insert":
+            chars.insert(pos, draw(alphabet))
+        elif chars and op == "delete":
+            del chars[min(pos, len(chars) - 1)]
+        elif chars and op == "replace":
+            chars[min(pos, len(chars) - 1)] = draw(alphabet)
+        elif op == "duplicate":
+            end = draw(st.integers(pos, len(chars)))
+            chars[pos:pos] = chars[pos:end]
+        elif op == "truncate":
+            chars = chars[:pos]
+        elif len(chars) > 1 and op == "swap":
+            a = min(pos, len(chars) - 2)
+            chars[a], chars[a + 1] = chars[a + 1], chars[a]
+    return "".join(chars)
+
+
+@st.composite
+def mutated_bytes(draw, pattern: str) -> bytes:
+    data = bytearray(draw(samples_of(pattern)).encode("utf-8"))
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate"]))
+        pos = draw(st.integers(0, len(data)))
+        byte = draw(_BYTE)
+        if op == "insert":
+            data.insert(pos, byte)
+        elif data and op == "flip":
+            data[min(pos, len(data) - 1)] = byte
+        elif data and op == "delete":
+            del data[min(pos, len(data) - 1)]
+        elif op == "truncate":
+            del data[pos:]
+    return bytes(data)
+
+
+def oracle_accepts_bytes(pattern: str, data: bytes, search: bool = False) -> bool:
+    try:
+        text = data.decode("utf-8")  # strict: rejects overlongs, surrogates, > U+10FFFF
+    except UnicodeDecodeError:
+        return False
+    r = oracle_of(pattern)
+    return bool(r.search(text) if search else r.fullmatch(text))
+
+
+# --------------------------------------------------------------------------------------------
+# the corpus itself, and the oracle against hand-written dialect facts
+# --------------------------------------------------------------------------------------------
+
+
+def test_corpus_is_large_and_compiles():
+    assert len(REGEX_CORPUS) >= 45
+    assert len(set(CORPUS_IDS)) == len(CORPUS_IDS)
+    for name, pattern in REGEX_CORPUS:
+        dfa = dfa_of(pattern)
+        assert dfa.num_states >= 1, name
+        oracle_of(pattern)  # compiles without error
+
+
+# (pattern, matching strings, non-matching strings), written by hand from the ECMA-262 spec.
+DIALECT_FACTS = [
+    (r"\s", ["\t", "\x0b", "\x0c", " ", "\xa0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029",
+             "\u202f", "\u205f", "\u3000", "\ufeff", "\n", "\r"],
+     ["\x85", "\x1c", "\x1f", "\u200b", "\u180e", "a", ""]),
+    (r"\S", ["\x85", "\x1c", "\u200b", "a", "😀"], ["\xa0", "\ufeff", "\u2028", " "]),
+    (r"\d", list("0123456789"), ["٣", "０", "a", "²"]),
+    (r"\D", ["٣", "a", "😀"], ["5"]),
+    (r"\w", ["a", "Z", "0", "_"], ["é", "ß", "中", "-", "٣"]),
+    (r"\W", ["é", "-", "中", " "], ["a", "_"]),
+    (r".", ["a", "\x00", "\x85", "\u2027", "\u202a", "😀", "\t", "\x0b"], ["\n", "\r", "\u2028", "\u2029", "", "ab"]),
+    (r"[^\n]", ["\r", "\u2028", "x"], ["\n"]),
+    (r"\u{1F600}", ["😀"], ["\\u{1F600}", "u{1F600}"]),
+    (r"\uD83D\uDE00", ["😀"], ["x", "😀😀"]),
+    (r"\cJ\cj", ["\n\n"], ["cJcj"]),
+    (r"a{,2}", ["a{,2}"], ["", "a", "aa"]),
+    (r"x{2", ["x{2"], ["xx"]),
+    (r"(?<n>a)(?:b)", ["ab"], ["a", "b"]),
+    (r"a+?b*?", ["a", "aab", "abbb"], ["b", ""]),
+    (r"[\d-]", ["-", "7"], ["a"]),
+    (r"[\S\s]", ["\n", "a", "\u2028"], ["", "ab"]),
+    (r"[^\W\d]", ["a", "_"], ["1", "é", " "]),
+]
+
+
+@pytest.mark.parametrize("pattern, yes, no", DIALECT_FACTS, ids=[f[0] for f in DIALECT_FACTS])
+def test_dialect_facts(pattern, yes, no):
+    dfa = dfa_of(pattern)
+    oracle = oracle_of(pattern)
+    for s in yes:
+        assert dfa.fullmatch(s.encode()), (pattern, s)
+        assert oracle.fullmatch(s), ("oracle", pattern, s)
+    for s in no:
+        assert not dfa.fullmatch(s.encode()), (pattern, s)
+        assert not oracle.fullmatch(s), ("oracle", pattern, s)
+
+
+def test_oracle_is_independent_of_constrain():
+    import regex_corpus
+
+    source = open(regex_corpus.__file__, encoding="utf-8").read()
+    assert "import constrain" not in source and "from constrain" not in source
+    # and it really rewrites the dialect differences
+    assert "\\A" in python_oracle("^a") and "\\Z" in python_oracle("a$")
+    assert not re.fullmatch(python_oracle(r"\s"), "\x85", re.ASCII)
+    assert re.fullmatch(python_oracle(r"\s"), "\u3000", re.ASCII)
+
+
+# --------------------------------------------------------------------------------------------
+# corpus properties
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern", [p for _, p in REGEX_CORPUS], ids=CORPUS_IDS)
+def test_oracle_strings_are_accepted(pattern):
+    dfa = dfa_of(pattern)
+    oracle = oracle_of(pattern)
+
+    @SETTINGS
+    @given(samples_of(pattern))
+    def check(s):
+        assert oracle.fullmatch(s)
+        assert dfa.fullmatch(s.encode("utf-8")), s
+
+    check()
+
+
+@pytest.mark.parametrize("pattern", [p for _, p in REGEX_CORPUS], ids=CORPUS_IDS)
+def test_mutations_agree_with_oracle(pattern):
+    """Mutated members (as text and as raw bytes) and random texts/bytes: DFA == oracle."""
+    dfa = dfa_of(pattern)
+    outcomes = {True: 0, False: 0}
+    texts = mutated_text(pattern) | st.text(st.sampled_from(alphabet_for(pattern)), max_size=12)
+    raw = mutated_bytes(pattern) | st.binary(max_size=16)
+
+    @settings(SETTINGS, max_examples=60)
+    @given(texts.map(lambda s: s.encode("utf-8")) | raw)
+    def check(data):
+        expected = oracle_accepts_bytes(pattern, data)
+        outcomes[expected] += 1
+        assert dfa.fullmatch(data) == expected, (data, expected)
+
+    check()
+    assert outcomes[False] > 0  # the mutations really produce non-members
+
+
+# --------------------------------------------------------------------------------------------
+# search=True vs re.search
+# --------------------------------------------------------------------------------------------
+
+# search=True wraps the pattern as .*(p).*; identifier (\w{0,30}) and markdown_heading used to blow
+# up the subset construction before states holding the trailing .* were collapsed.
+def _search_params():
+    for name, pattern in REGEX_CORPUS:
+        yield pytest.param(pattern, id=name)
+    for extra in [r"^abc", r"abc$", r"^a|b$", r"(^|x)y", r"x(y|$)", r"^$", r""]:
+        yield pytest.param(extra, id="extra:" + extra)
+
+
+@pytest.mark.parametrize("pattern", list(_search_params()))
+def test_search_mode_agrees_with_re_search(pattern):
+    dfa = dfa_of(pattern, search=True)
+    oracle = oracle_of(pattern)
+    alphabet = st.sampled_from(alphabet_for(pattern) + list("xyabc"))
+    context = st.text(alphabet, max_size=6)
+    outcomes = {True: 0, False: 0}
+
+    @SETTINGS
+    @given(st.tuples(context, samples_of(pattern) | mutated_text(pattern) if pattern else context, context))
+    def check(parts):
+        s = "".join(parts)
+        expected = bool(oracle.search(s))
+        outcomes[expected] += 1
+        assert dfa.fullmatch(s.encode("utf-8")) == expected, (s, expected)
+
+    check()
+    assert outcomes[True] > 0
+
+
+# --------------------------------------------------------------------------------------------
+# anchors
+# --------------------------------------------------------------------------------------------
+
+
+def _byte_vocab() -> constrain.Vocabulary:
+    return constrain.Vocabulary.from_token_bytes([bytes([b]) for b in range(256)] + [None], [256])
+
+
+@pytest.mark.parametrize("pattern", [r"a^b", r"a$b", r"$a", r"a^", r"(a|b)^c", r"x$y|z^w", r"[]", r"a[]b"])
+def test_empty_language_is_rejected_by_compile(pattern):
+    assert not dfa_of(pattern).fullmatch(b"")
+    with pytest.raises(InvalidRegexError):
+        constrain.compile({"type": "regex", "schema": pattern}, _byte_vocab(), cache=False)
+
+
+def test_anchor_in_alternation_prefix():
+    dfa = dfa_of(r"(^|x)y")
+    assert dfa.fullmatch(b"y") and dfa.fullmatch(b"xy")
+    for s in [b"", b"x", b"xxy", b"yy", b"yx", b"^y"]:
+        assert not dfa.fullmatch(s), s
+    m = constrain.compile({"type": "regex", "schema": r"(^|x)y"}, _byte_vocab(), cache=False).matcher()
+    assert m.accept_token(ord("y")) and m.can_terminate()
+
+
+@pytest.mark.parametrize("pattern", [r"(^)*b", r"(?:^)?a", r"a(?:$)+", r"(?<s>^)?x"])
+def test_quantified_anchor_group_is_accepted(pattern):
+    """``(^)*b`` is a quantified *group* (an Atom in ECMA-262), valid in JavaScript and Python."""
+    dfa = dfa_of(pattern)
+    oracle = oracle_of(pattern)
+    for s in ["", "a", "b", "x", "ab", "bb", "xa"]:
+        assert dfa.fullmatch(s.encode()) == bool(oracle.fullmatch(s)), s
+
+
+ANCHOR_PATTERNS = [
+    r"(^|x)y", r"x(y|$)", r"^a|b$", r"(a|^)*b", r"(^a)*", r"(a$)?", r"a(b$|c)*", r"(^|a)(b|$)",
+    r"^(ab|a)$|c^", r"(x|^)(y|^)z", r"a?^b", r"a*$b*", r"^^a$$", r"(^a|b)+", r"(a|b$)(c|$)",
+]
+
+
+@pytest.mark.parametrize("pattern", ANCHOR_PATTERNS)
+@pytest.mark.parametrize("search", [False, True], ids=["fullmatch", "search"])
+def test_anchor_semantics_exhaustive(pattern, search):
+    """Every string over {a, b, c, x, y, z} up to length 4, DFA vs oracle."""
+    dfa = dfa_of(pattern, search=search)
+    oracle = oracle_of(pattern)
+    accepted = 0
+    for n in range(5):
+        for t in itertools.product("abcxyz", repeat=n):
+            s = "".join(t)
+            expected = bool(oracle.search(s) if search else oracle.fullmatch(s))
+            accepted += expected
+            assert dfa.fullmatch(s.encode()) == expected, (pattern, s, expected)
+    assert accepted > 0
+
+
+# --------------------------------------------------------------------------------------------
+# UTF-8 range splitting
+# --------------------------------------------------------------------------------------------
+
+_CONT = (0x80, 0xBF)
+
+
+def _expand(seq: list[tuple[int, int]]):
+    return itertools.product(*(range(lo, hi + 1) for lo, hi in seq))
+
+
+def _check_sequences(lo: int, hi: int, enumerate_all: bool, rng: random.Random) -> None:
+    seqs = utf8_sequences(lo, hi)
+    expected = (hi - lo + 1) - max(0, min(hi, 0xDFFF) - max(lo, 0xD800) + 1)
+    total = 0
+    for seq in seqs:
+        assert 1 <= len(seq) <= 4
+        for k, (blo, bhi) in enumerate(seq):
+            assert 0 <= blo <= bhi <= 0xFF
+            if k > 0:
+                assert _CONT[0] <= blo and bhi <= _CONT[1], seq
+        count = 1
+        for blo, bhi in seq:
+            count *= bhi - blo + 1
+        total += count
+        # the extreme strings of the sequence are valid encodings of in-range code points
+        for corner in (bytes(b for b, _ in seq), bytes(b for _, b in seq)):
+            cp = ord(corner.decode("utf-8"))
+            assert lo <= cp <= hi
+        # and so are random members
+        for _ in range(20):
+            data = bytes(rng.randint(a, b) for a, b in seq)
+            cp = ord(data.decode("utf-8"))
+            assert lo <= cp <= hi and chr(cp).encode() == data
+    assert total == expected, (hex(lo), hex(hi), total, expected)
+    if enumerate_all:
+        got = []
+        for seq in seqs:
+            for t in _expand(seq):
+                got.append(ord(bytes(t).decode("utf-8")))
+        want = [cp for cp in range(lo, hi + 1) if not 0xD800 <= cp <= 0xDFFF]
+        assert sorted(got) == want
+    # membership the other way round: in-range points are covered, neighbours are not
+    members = {lo, hi, (lo + hi) // 2} | {rng.randint(lo, hi) for _ in range(30)}
+    for cp in members | {lo - 1, hi + 1}:
+        if cp < 0 or cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+            continue
+        data = chr(cp).encode()
+        hits = sum(
+            1 for seq in seqs if len(seq) == len(data) and all(a <= b <= c for (a, c), b in zip(seq, data))
+        )
+        assert hits == (1 if lo <= cp <= hi else 0), (hex(lo), hex(hi), hex(cp), hits)
+
+
+def test_utf8_sequences_whole_code_space_exhaustive():
+    """Every byte string of every sequence for U+0000..U+10FFFF decodes, each code point once."""
+    seqs = utf8_sequences(0, 0x10FFFF)
+    seen = bytearray(0x110000)
+    for seq in seqs:
+        for t in _expand(seq):
+            cp = ord(bytes(t).decode("utf-8"))
+            assert seen[cp] == 0
+            seen[cp] = 1
+    missing = [cp for cp in range(0x110000) if not seen[cp] and not 0xD800 <= cp <= 0xDFFF]
+    assert missing == []
+    assert not any(seen[0xD800:0xE000])
+
+
+BOUNDARIES = sorted(
+    {0, 0x7F, 0x80, 0x7FF, 0x800, 0xFFF, 0x1000, 0xD7FF, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xE000, 0xFFFF,
+     0x10000, 0x3FFFF, 0x40000, 0xFFFFF, 0x100000, 0x10FFFF}
+    | {k * 64 + d for k in (1, 2, 33, 1000) for d in (-1, 0, 1)}
+    | {k * 4096 + d for k in (1, 13, 14, 16, 100) for d in (-1, 0, 1)}
+)
+
+
+def test_utf8_sequences_boundary_ranges():
+    rng = random.Random(1234)
+    for lo, hi in itertools.combinations_with_replacement(BOUNDARIES, 2):
+        _check_sequences(lo, hi, enumerate_all=hi - lo <= 5000, rng=rng)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.integers(0, 0x10FFFF), st.integers(0, 70000))
+def test_utf8_sequences_random_ranges(lo, width):
+    hi = min(0x10FFFF, lo + width)
+    _check_sequences(lo, hi, enumerate_all=width <= 3000, rng=random.Random(lo * 7 + width))
+
+
+def test_char_class_dfa_rejects_non_utf8():
+    """Overlong forms, surrogates and code points past U+10FFFF never match, even for '[^]'-like classes."""
+    for pattern in [r"[\s\S]", r".", r"[^a]", r"[\u0000-\u{10FFFF}]"]:
+        dfa = dfa_of(pattern)
+        for bad in [b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\x80", b"\xe0\x9f\xbf", b"\xed\xa0\x80", b"\xed\xbf\xbf",
+                    b"\xf0\x80\x80\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xff",
+                    b"\x80", b"\xc2", b"\xe2\x82", b"\xf0\x9f\x98"]:
+            assert not dfa.fullmatch(bad), (pattern, bad)
+        for good in ["\x7f", "\x80", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff", "\U00010000", "\U0010ffff"]:
+            assert dfa.fullmatch(good.encode()), (pattern, good)
