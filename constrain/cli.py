@@ -28,9 +28,9 @@ from .compiler import compile
 from .errors import ConstraintError
 from .vocab import Vocabulary
 
-# A one-token vocabulary used to validate a response_format (regex syntax included) before spending
+# A vocabulary of the 256 single bytes, to validate a response_format (regex syntax included) before spending
 # ~20 s loading the model: compiling does not depend on the vocabulary's contents.
-_PROBE_VOCAB = Vocabulary([b"a", None], [1], name="probe")
+_PROBE_VOCAB = Vocabulary([bytes([b]) for b in range(256)] + [None], [256], name="probe")
 
 
 class _Parser(argparse.ArgumentParser):

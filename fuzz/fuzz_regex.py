@@ -400,6 +400,14 @@ def check_case(case: int, pattern: str, vocab: constrain.Vocabulary, encode, sin
         result.too_large_patterns.append(pattern)
         return []
     except InvalidRegexError as exc:
+        if "no output of this vocabulary" in str(exc):
+            # Every match needs a byte no token holds: check the oracle agrees.
+            result.empty += 1
+            producible = vocab.producible_bytes
+            spellable = [s for s in _oracle_samples(gen, case, 20) if all(producible[b] for b in s.encode("utf-8"))]
+            if spellable:
+                fails.append(Failure(case, pattern, "refused for the vocabulary, but a spellable match exists", repr(spellable[:3])))
+            return fails
         if "matches no string" in str(exc):
             result.empty += 1
             found = _oracle_samples(gen, case, 20)
@@ -408,7 +416,10 @@ def check_case(case: int, pattern: str, vocab: constrain.Vocabulary, encode, sin
             return fails
         return [Failure(case, pattern, "constrain refused a valid regex", repr(exc))]
     result.checked += 1
-    dfa = compiled.dfa
+    # Language-level checks use the plain DFA; the compiled constraint's automaton also drops
+    # bytes the vocabulary cannot spell (see Vocabulary.producible_bytes).
+    dfa = constrain.regex.compile_regex(pattern)
+    producible = vocab.producible_bytes
     eos = vocab.eos_token_ids[0]
 
     # DFA level + completeness
@@ -419,6 +430,8 @@ def check_case(case: int, pattern: str, vocab: constrain.Vocabulary, encode, sin
         if not dfa.fullmatch(data):
             fails.append(Failure(case, pattern, "oracle string rejected by the DFA", repr(s)))
             continue
+        if not all(producible[b] for b in data):
+            continue  # no token sequence can spell it
         m = compiled.matcher()
         if not (m.accept_string(s) and m.can_terminate() and eos in m.allowed_token_ids()):
             fails.append(Failure(case, pattern, "oracle string not completable via accept_string", repr(s)))

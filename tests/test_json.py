@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import re
 import warnings
 
 import pytest
@@ -344,9 +343,6 @@ def test_schema_forms_accepted(smollm2_vocab):
         assert accepts_text(c, '{"a": 1}') and not accepts_text(c, '{"a": "1"}')
 
 
-_EXPONENT = re.compile(r"[0-9]e[-+]?[0-9]")
-
-
 def _without_formats(schema):
     if isinstance(schema, dict):
         return {k: _without_formats(v) for k, v in schema.items() if k != "format"}
@@ -370,8 +366,6 @@ def test_hypothesis_jsonschema_instances_are_accepted(smollm2_vocab):
         def check(instance):
             ordered = order_like_schema(instance, schema)
             text = json.dumps(ordered)
-            if _EXPONENT.search(text):
-                return  # known gap: bounded numbers are generated and accepted without exponents
             if not accepts_text(compiled, text):
                 rejected.append(text)
 

@@ -823,7 +823,7 @@ def _dfa_of(node: Node) -> ByteDFA:
 _KEY_CACHE: dict[str, ByteDFA] = {}
 # Key text with raw characters and the escapes that decode to control or non-ASCII characters.
 _ESCAPING_KEY = (
-    r'"(?:[^"\\\x00-\x1f]|\\[bfnrt%s]|\\u00[01][0-9a-fA-F]'
+    r'"(?:[^"\\\x00-\x1f]|\\[bfnrt%s]|\\u00(?:[01][0-9a-fA-F]|7[fF])'
     r"|\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-cA-Ce-fE-F][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2})"
     r'|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})*"'
 )
