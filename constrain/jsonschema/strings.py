@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..regex.automaton import NFA, ByteDFA, determinize
+from ..regex.automaton import NFA, ByteDFA, byte_runs, determinize
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, normalize_ranges, parse
 
 EMPTY = Concat(())
@@ -85,14 +85,7 @@ def escaped_dfa(content: ByteDFA) -> ByteDFA:
     accept = nfa.new_state()
     states = [nfa.new_state() for _ in range(content.num_states)]
     nfa.edges[start].append((0x22, 0x22, states[content.start]))
-    classes = content.byte_class[:256].tolist()
-    # Byte runs per class.
-    runs: dict[int, list[tuple[int, int]]] = {}
-    lo = 0
-    for b in range(1, 257):
-        if b == 256 or classes[b] != classes[lo]:
-            runs.setdefault(classes[lo], []).append((lo, b - 1))
-            lo = b
+    runs = byte_runs(content.byte_class)
     rows = content.table.tolist()
     for s, row in enumerate(rows):
         src = states[s]

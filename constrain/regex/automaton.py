@@ -219,18 +219,23 @@ def _emit_compound(nfa: NFA, node: Node, src: int, dst: int, shared: dict[tuple[
         _emit_dfa(nfa, node.dfa, src, dst)
 
 
-def _emit_dfa(nfa: NFA, dfa: "ByteDFA", src: int, dst: int) -> None:
-    """Copy a DFA's states and byte transitions between ``src`` and ``dst``."""
-    states = [nfa.new_state() for _ in range(dfa.num_states)]
-    nfa.eps[src].append(states[dfa.start])
-    # Byte ranges of each class (classes are unions of byte runs).
+def byte_runs(byte_class: np.ndarray) -> dict[int, list[tuple[int, int]]]:
+    """The byte ranges of each class (a class is a union of runs of consecutive bytes)."""
     runs: dict[int, list[tuple[int, int]]] = {}
-    classes = dfa.byte_class[:256].tolist()
+    classes = byte_class[:256].tolist()
     lo = 0
     for b in range(1, 257):
         if b == 256 or classes[b] != classes[lo]:
             runs.setdefault(classes[lo], []).append((lo, b - 1))
             lo = b
+    return runs
+
+
+def _emit_dfa(nfa: NFA, dfa: "ByteDFA", src: int, dst: int) -> None:
+    """Copy a DFA's states and byte transitions between ``src`` and ``dst``."""
+    states = [nfa.new_state() for _ in range(dfa.num_states)]
+    nfa.eps[src].append(states[dfa.start])
+    runs = byte_runs(dfa.byte_class)
     for s in range(dfa.num_states):
         for c, t in enumerate(dfa.table[s].tolist()):
             if t >= 0:
