@@ -174,8 +174,10 @@ class SchemaCompiler:
             raise InvalidSchemaError(f"allOf must be a non-empty array at {ptr or '/'}")
         for i, sub in enumerate(all_of):
             parts.append(self._as_dict(sub, _ptr(ptr, "allOf", i), base, depth))
-        merged = rest
-        for part in parts:
+        # Referenced and allOf'd schemas first, the schema's own keywords last: properties are then
+        # generated inherited-first, the order instances written against such schemas tend to use.
+        merged: dict = {}
+        for part in parts + [rest]:
             merged = self._merge(merged, part, ptr)
         return merged
 
@@ -372,7 +374,7 @@ class SchemaCompiler:
             sub = self._as_dict(branch, bptr, base, 0)
             if sub == {"not": {}}:
                 continue  # a false branch matches nothing
-            merged.append((self._merge(rest, sub, bptr) if rest else sub, bptr))
+            merged.append((self._merge(sub, rest, bptr) if rest else sub, bptr))
         if key == "oneOf" and len(merged) > 1 and not self._pairwise_disjoint([m for m, _ in merged], base, ptr):
             self.unsupported("oneOf", ptr, "its branches may overlap (exactly-one cannot be checked)")
         options = []
