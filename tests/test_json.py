@@ -298,7 +298,7 @@ def test_whitespace_guard_bounds_blank_runs(smollm2_vocab):
         (False, constrain.InvalidSchemaError, "false"),
         ({"type": "array", "uniqueItems": True}, constrain.UnsupportedSchemaError, "'uniqueItems' at /"),
         ({"properties": {"a": {"if": {"type": "string"}}}}, constrain.UnsupportedSchemaError, "'if' at /properties/a"),
-        ({"type": "object", "patternProperties": {"^x": {}}}, constrain.UnsupportedSchemaError, "'patternProperties'"),
+        ({"type": "object", "patternProperties": {"^x": {}, "y$": {}}}, constrain.UnsupportedSchemaError, "'patternProperties'"),
         ({"oneOf": [{"type": "object"}, {"type": "object", "required": ["a"]}]}, constrain.UnsupportedSchemaError, "'oneOf'"),
         ({"type": "string", "pattern": "(a)\\1"}, constrain.UnsupportedSchemaError, "'pattern'"),
     ],
@@ -411,6 +411,35 @@ def test_hypothesis_jsonschema_instances_are_accepted(smollm2_vocab):
     ],
 )
 def test_not_and_disjoint_one_of(smollm2_vocab, schema, good, bad):
+    _check_good_bad(smollm2_vocab, schema, good, bad)
+
+
+@pytest.mark.parametrize(
+    ("schema", "good", "bad"),
+    [
+        (
+            {"type": "object", "properties": {"id": {"type": "integer"}}, "patternProperties": {"^x-": {"type": "string"}}, "additionalProperties": False},
+            ['{"id": 1, "x-a": "s"}', '{"x-": "", "x-b": "t"}', "{}"],
+            ['{"x-a": 1}', '{"y": "s"}', '{"id": "1"}'],
+        ),
+        (
+            {"type": "object", "patternProperties": {"^[0-9]+$": {"type": "boolean"}}, "additionalProperties": {"type": "null"}},
+            ['{"12": true, "a": null}', '{"a1": null}'],
+            ['{"12": null}', '{"a": true}'],
+        ),
+        (
+            # A declared name that matches a pattern must satisfy both schemas.
+            {"type": "object", "properties": {"n1": {"type": "integer"}}, "patternProperties": {"^n": {"minimum": 5}}},
+            ['{"n1": 7}', '{"n1": 5, "n2": 6}'],
+            ['{"n1": 4}', '{"n2": 1}'],
+        ),
+    ],
+)
+def test_pattern_properties(smollm2_vocab, schema, good, bad):
+    _check_good_bad(smollm2_vocab, schema, good, bad)
+
+
+def _check_good_bad(smollm2_vocab, schema, good, bad):
     c = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
     validator = validator_for(schema)
     for text in good:

@@ -43,11 +43,11 @@ ANNOTATIONS = frozenset(
 HANDLED = frozenset(
     "type enum const $ref allOf anyOf oneOf not minLength maxLength pattern format minimum maximum "
     "exclusiveMinimum exclusiveMaximum multipleOf items prefixItems additionalItems minItems maxItems "
-    "properties required additionalProperties minProperties maxProperties uniqueItems contains".split()
+    "properties required additionalProperties patternProperties minProperties maxProperties uniqueItems contains".split()
 )
 #: Validation keywords that are refused outright (no enforcement implemented yet).
 REFUSED = frozenset(
-    "if then else dependentRequired dependentSchemas dependencies patternProperties propertyNames "
+    "if then else dependentRequired dependentSchemas dependencies propertyNames "
     "unevaluatedProperties unevaluatedItems minContains maxContains $dynamicRef $recursiveRef".split()
 )
 
@@ -646,15 +646,20 @@ class SchemaCompiler:
         forbidden = set(schema.get("$forbidden", []))
         for name in forbidden & set(required):
             raise InvalidSchemaError(f"property {name!r} is both required and forbidden (by not) at {ptr or '/'}")
+        patterns = self._pattern_properties(schema, ptr)
         members: list[tuple[str, Any, bool, str]] = []
         for name, sub in props.items():
             if name not in forbidden:
-                members.append((name, sub, name in required, _ptr(ptr, "properties", name)))
+                matching = [p_sub for _, p_sub, dfa in patterns if dfa.fullmatch(name.encode("utf-8"))]
+                members.append((name, {"allOf": [sub, *matching]} if matching else sub, name in required, _ptr(ptr, "properties", name)))
         for name in required:
             if name not in props:
-                if extra is False:
+                # Not declared: patternProperties, else additionalProperties, decide its schema.
+                matching = [p_sub for _, p_sub, dfa in patterns if dfa.fullmatch(name.encode("utf-8"))]
+                sub = {"allOf": matching} if matching else extra
+                if sub is False:
                     raise InvalidSchemaError(f"required property {name!r} is not allowed by additionalProperties: false at {ptr or '/'}")
-                members.append((name, extra, True, _ptr(ptr, "additionalProperties")))
+                members.append((name, sub, True, _ptr(ptr, "additionalProperties")))
         # Members whose schema is false can never appear.
         members = [m for m in members if not (m[1] is False and not m[2])]
         for name, sub, req, mptr in members:
@@ -665,7 +670,9 @@ class SchemaCompiler:
         max_props = schema.get("maxProperties")
         if max_props is not None and num_required > max_props:
             raise InvalidSchemaError(f"maxProperties {max_props} is below the {num_required} required properties at {ptr or '/'}")
-        allow_extra = extra is not False
+        names = [m[0] for m in members] + sorted(forbidden - {m[0] for m in members})
+        extra_member = self._extra_member(extra, patterns, names, base, ptr)
+        allow_extra = extra_member is not None
         # Counted extras: with every declared member required, min/maxProperties bound the number
         # of additional members exactly. Otherwise they are refused unless trivially satisfied.
         all_required = num_required == len(members)
@@ -683,10 +690,6 @@ class SchemaCompiler:
         member_nodes = []
         for name, sub, req, mptr in members:
             member_nodes.append((Concat((value_literal(name), self.colon, self.value(sub, base, mptr))), req))
-        extra_member = None
-        if allow_extra:
-            key = _key_excluding([m[0] for m in members] + sorted(forbidden - {m[0] for m in members}))
-            extra_member = Concat((key, self.colon, self.value(extra, base, _ptr(ptr, "additionalProperties"))))
         # A[i]: members from i on, none emitted yet; B[i]: the same after at least one member.
         n = len(member_nodes)
         if extra_member is not None and all_required:
@@ -715,6 +718,57 @@ class SchemaCompiler:
             else:
                 a_next, b_next = Alt((with_it_a, a_next)), Alt((with_it_b, b_next))
         return Concat((literal("{"), self.ws, a_next, self.ws, literal("}")))
+
+
+    def _pattern_properties(self, schema: dict, ptr: str) -> list[tuple[str, Any, ByteDFA]]:
+        """(pattern, schema, DFA of the names it matches) for each ``patternProperties`` entry."""
+        out = []
+        pattern_props = schema.get("patternProperties", {})
+        if not isinstance(pattern_props, dict):
+            raise InvalidSchemaError(f"patternProperties must be an object at {ptr or '/'}")
+        for pattern, sub in pattern_props.items():
+            try:
+                out.append((pattern, sub, compile_regex(pattern, search=True)))
+            except UnsupportedRegexError as exc:
+                self.unsupported("patternProperties", ptr, str(exc))
+            except InvalidRegexError as exc:
+                raise InvalidSchemaError(f"invalid patternProperties pattern at {ptr or '/'}: {exc}") from None
+        return out
+
+    def _extra_member(self, extra: Any, patterns: list, names: list[str], base: str, ptr: str) -> Node | None:
+        """``key: value`` for the undeclared properties, or None when none is allowed.
+
+        Keys never spell a declared (or forbidden) name. A key matching a ``patternProperties``
+        pattern takes that pattern's schema; others take ``additionalProperties``. Patterns must
+        not overlap on undeclared names (a key in two of them would need both schemas): such
+        schemas are refused.
+        """
+        if not patterns:
+            if extra is False:
+                return None
+            return Concat((_key_excluding(names), self.colon, self.value(extra, base, _ptr(ptr, "additionalProperties"))))
+        # Decoded key languages: each pattern's names, and the rest, all minus the declared names.
+        any_key = compile_regex("[^]*")
+        declared = _dfa_of(Alt(tuple(literal(n) for n in names))) if len(names) > 1 else (_dfa_of(literal(names[0])) if names else None)
+        regions: list[tuple[ByteDFA, Any, str]] = []
+        rest = any_key
+        for i, (pattern, sub, dfa) in enumerate(patterns):
+            region = dfa if declared is None else difference(dfa, declared)
+            for other, _, _ in regions:
+                if not is_empty(intersection(region, other)):
+                    self.unsupported("patternProperties", ptr, "two patterns match the same undeclared names")
+            regions.append((region, sub, _ptr(ptr, "patternProperties", pattern)))
+            rest = difference(rest, dfa)
+        if extra is not False:
+            regions.append((rest if declared is None else difference(rest, declared), extra, _ptr(ptr, "additionalProperties")))
+        options = []
+        for content, sub, sptr in regions:
+            if is_empty(content) or sub is False:
+                continue
+            options.append(Concat((Embed(strings.escaped_dfa(content)), self.colon, self.value(sub, base, sptr))))
+        if not options:
+            return None
+        return options[0] if len(options) == 1 else Alt(tuple(options))
 
 
 # -- helpers ----------------------------------------------------------------------------------
