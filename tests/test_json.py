@@ -433,9 +433,16 @@ def test_not_and_disjoint_one_of(smollm2_vocab, schema, good, bad):
             ['{"n1": 7}', '{"n1": 5, "n2": 6}'],
             ['{"n1": 4}', '{"n2": 1}'],
         ),
+        (
+            {"type": "object", "properties": {"Bad": {}, "ok": {}}, "propertyNames": {"pattern": "^[a-z]+$", "maxLength": 3}},
+            ['{"ok": 1}', '{"abc": 2}', "{}"],
+            ['{"Bad": 1}', '{"abcd": 1}', '{"a1": 1}'],
+        ),
+        ({"type": "object", "propertyNames": {"enum": ["a", "b"]}}, ['{"a": 1, "b": 2}'], ['{"c": 1}']),
+        ({"type": "object", "propertyNames": False}, ["{}"], ['{"a": 1}']),
     ],
 )
-def test_pattern_properties(smollm2_vocab, schema, good, bad):
+def test_pattern_properties_and_property_names(smollm2_vocab, schema, good, bad):
     _check_good_bad(smollm2_vocab, schema, good, bad)
 
 

@@ -43,11 +43,11 @@ ANNOTATIONS = frozenset(
 HANDLED = frozenset(
     "type enum const $ref allOf anyOf oneOf not minLength maxLength pattern format minimum maximum "
     "exclusiveMinimum exclusiveMaximum multipleOf items prefixItems additionalItems minItems maxItems "
-    "properties required additionalProperties patternProperties minProperties maxProperties uniqueItems contains".split()
+    "properties required additionalProperties patternProperties propertyNames minProperties maxProperties uniqueItems contains".split()
 )
 #: Validation keywords that are refused outright (no enforcement implemented yet).
 REFUSED = frozenset(
-    "if then else dependentRequired dependentSchemas dependencies propertyNames "
+    "if then else dependentRequired dependentSchemas dependencies "
     "unevaluatedProperties unevaluatedItems minContains maxContains $dynamicRef $recursiveRef".split()
 )
 
@@ -520,6 +520,29 @@ class SchemaCompiler:
             min_len = cap
         if max_len is not None and max_len > cap:
             max_len = cap  # sound: longer strings are valid but not generated
+        content = self._string_content(schema, ptr)
+        if content is None:
+            if max_len is not None and max_len > 16:
+                # Long bounded strings become one shared rule per (min, max): a schema with many
+                # maxLength-4096 fields then holds one automaton of it, called from each field.
+                key = ("string", min_len, max_len)
+                rule = self._rule_of.get(key)
+                if rule is None:
+                    rule = self._new_rule(f"string of {min_len}..{max_len} characters")
+                    self._rule_of[key] = rule
+                    self._rules[rule] = strings.string_of_length(min_len, max_len)
+                return Call(rule)
+            return strings.string_of_length(min_len, max_len)
+        if min_len or max_len is not None:
+            length = compile_regex("[^]{%d,%s}" % (min_len, "" if max_len is None else max_len))
+            content = intersection(content, length)
+        if is_empty(content):
+            raise InvalidSchemaError(f"no string satisfies pattern/format/length together at {ptr or '/'}")
+        return Embed(strings.escaped_dfa(content))
+
+    def _string_content(self, schema: dict, ptr: str) -> ByteDFA | None:
+        """DFA of the decoded string content allowed by ``pattern``, ``format`` and negated
+        values/patterns (``not``); None when none of them is present (any content)."""
         patterns = [p for p in [schema.get("pattern")] + list(schema.get("$patterns", [])) if p is not None]
         fmt = schema.get("format")
         content: ByteDFA | None = None
@@ -556,24 +579,7 @@ class SchemaCompiler:
                     self.unsupported("not", ptr, str(exc))
                 except InvalidRegexError as exc:
                     raise InvalidSchemaError(f"invalid pattern in not at {ptr or '/'}: {exc}") from None
-        if content is None:
-            if max_len is not None and max_len > 16:
-                # Long bounded strings become one shared rule per (min, max): a schema with many
-                # maxLength-4096 fields then holds one automaton of it, called from each field.
-                key = ("string", min_len, max_len)
-                rule = self._rule_of.get(key)
-                if rule is None:
-                    rule = self._new_rule(f"string of {min_len}..{max_len} characters")
-                    self._rule_of[key] = rule
-                    self._rules[rule] = strings.string_of_length(min_len, max_len)
-                return Call(rule)
-            return strings.string_of_length(min_len, max_len)
-        if min_len or max_len is not None:
-            length = compile_regex("[^]{%d,%s}" % (min_len, "" if max_len is None else max_len))
-            content = intersection(content, length)
-        if is_empty(content):
-            raise InvalidSchemaError(f"no string satisfies pattern/format/length together at {ptr or '/'}")
-        return Embed(strings.escaped_dfa(content))
+        return content
 
     # -- arrays ------------------------------------------------------------------------------
     def _array(self, schema: dict, base: str, ptr: str) -> Node:
@@ -647,6 +653,14 @@ class SchemaCompiler:
         for name in forbidden & set(required):
             raise InvalidSchemaError(f"property {name!r} is both required and forbidden (by not) at {ptr or '/'}")
         patterns = self._pattern_properties(schema, ptr)
+        key_language = self._property_names(schema, base, ptr)
+        if key_language is not None:
+            # Declared names that propertyNames rejects can never appear.
+            for name in set(props) | set(required):
+                if not key_language.fullmatch(name.encode("utf-8")):
+                    if name in required:
+                        raise InvalidSchemaError(f"required property {name!r} fails propertyNames at {ptr or '/'}")
+                    forbidden.add(name)
         members: list[tuple[str, Any, bool, str]] = []
         for name, sub in props.items():
             if name not in forbidden:
@@ -671,7 +685,7 @@ class SchemaCompiler:
         if max_props is not None and num_required > max_props:
             raise InvalidSchemaError(f"maxProperties {max_props} is below the {num_required} required properties at {ptr or '/'}")
         names = [m[0] for m in members] + sorted(forbidden - {m[0] for m in members})
-        extra_member = self._extra_member(extra, patterns, names, base, ptr)
+        extra_member = self._extra_member(extra, patterns, names, base, ptr, key_language)
         allow_extra = extra_member is not None
         # Counted extras: with every declared member required, min/maxProperties bound the number
         # of additional members exactly. Otherwise they are refused unless trivially satisfied.
@@ -735,7 +749,42 @@ class SchemaCompiler:
                 raise InvalidSchemaError(f"invalid patternProperties pattern at {ptr or '/'}: {exc}") from None
         return out
 
-    def _extra_member(self, extra: Any, patterns: list, names: list[str], base: str, ptr: str) -> Node | None:
+    def _property_names(self, schema: dict, base: str, ptr: str) -> ByteDFA | None:
+        """The decoded key language ``propertyNames`` allows (None: any key).
+
+        Supported: string keywords (``pattern``, ``minLength``, ``maxLength``, ``format``, ``enum``,
+        ``const``, ``type: string``), ``true`` and ``false``; other forms are refused.
+        """
+        if "propertyNames" not in schema:
+            return None
+        names_schema, _ = self._resolve(schema["propertyNames"], base, ptr)
+        pptr = _ptr(ptr, "propertyNames")
+        if names_schema is True:
+            return None
+        if names_schema is False:
+            return compile_regex("[]")  # the empty language: no key at all
+        if not isinstance(names_schema, dict):
+            raise InvalidSchemaError(f"propertyNames must hold a schema at {ptr or '/'}")
+        allowed = {"pattern", "minLength", "maxLength", "format", "enum", "const", "type"}
+        keys = set(names_schema) - ANNOTATIONS
+        if keys - allowed or names_schema.get("type", "string") != "string":
+            self.unsupported("propertyNames", ptr, "only string keywords are supported in it")
+            return None
+        content = self._string_content(names_schema, pptr) or compile_regex("[^]*")
+        min_len, max_len = names_schema.get("minLength", 0), names_schema.get("maxLength")
+        if min_len or max_len is not None:
+            content = intersection(content, compile_regex("[^]{%d,%s}" % (min_len, "" if max_len is None else max_len)))
+        values = [names_schema["const"]] if "const" in names_schema else names_schema.get("enum")
+        if values is not None:
+            texts = [v for v in values if isinstance(v, str)]
+            if not texts:
+                return compile_regex("[]")
+            content = intersection(content, _dfa_of(Alt(tuple(literal(t) for t in texts)) if len(texts) > 1 else literal(texts[0])))
+        return content
+
+    def _extra_member(
+        self, extra: Any, patterns: list, names: list[str], base: str, ptr: str, key_language: ByteDFA | None = None
+    ) -> Node | None:
         """``key: value`` for the undeclared properties, or None when none is allowed.
 
         Keys never spell a declared (or forbidden) name. A key matching a ``patternProperties``
@@ -743,17 +792,20 @@ class SchemaCompiler:
         not overlap on undeclared names (a key in two of them would need both schemas): such
         schemas are refused.
         """
-        if not patterns:
+        if not patterns and key_language is None:
             if extra is False:
                 return None
             return Concat((_key_excluding(names), self.colon, self.value(extra, base, _ptr(ptr, "additionalProperties"))))
-        # Decoded key languages: each pattern's names, and the rest, all minus the declared names.
-        any_key = compile_regex("[^]*")
+        # Decoded key languages: each pattern's names, and the rest, all minus the declared names
+        # and within propertyNames.
+        any_key = key_language if key_language is not None else compile_regex("[^]*")
         declared = _dfa_of(Alt(tuple(literal(n) for n in names))) if len(names) > 1 else (_dfa_of(literal(names[0])) if names else None)
         regions: list[tuple[ByteDFA, Any, str]] = []
         rest = any_key
         for i, (pattern, sub, dfa) in enumerate(patterns):
             region = dfa if declared is None else difference(dfa, declared)
+            if key_language is not None:
+                region = intersection(region, key_language)
             for other, _, _ in regions:
                 if not is_empty(intersection(region, other)):
                     self.unsupported("patternProperties", ptr, "two patterns match the same undeclared names")
