@@ -24,7 +24,7 @@ from ..errors import InvalidRegexError, InvalidSchemaError, UnsupportedRegexErro
 from ..grammar import Grammar
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
-from ..regex.parser import Alt, Concat, Node, Repeat, parse
+from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
 from ..regex.product import intersect as intersection
 from ..regex.setops import difference, is_empty
 from . import strings
@@ -427,7 +427,13 @@ class SchemaCompiler:
             rule = self._new_rule(f"{kind} at {ptr or '/'}")
             self._rule_of[key] = rule
             self._schemas_kept.append(schema)  # keeps id(schema) unique while compiling
-            self._rules[rule] = build(schema, base, ptr)
+            try:
+                self._rules[rule] = build(schema, base, ptr)
+            except Exception:
+                # An unsatisfiable schema (whose caller may drop it, as anyOf does) leaves its
+                # reserved rule matching nothing, so the grammar stays well-formed.
+                self._rules[rule] = Chars(())
+                raise
         return Call(rule)
 
     def _pairwise_disjoint(self, branches: list[dict], base: str, ptr: str) -> bool:
@@ -703,7 +709,13 @@ class SchemaCompiler:
             raise InvalidSchemaError(f"minProperties {min_props} needs more properties than the schema allows at {ptr or '/'}")
         member_nodes = []
         for name, sub, req, mptr in members:
-            member_nodes.append((Concat((value_literal(name), self.colon, self.value(sub, base, mptr))), req))
+            try:
+                value = self.value(sub, base, mptr)
+            except InvalidSchemaError:
+                if req:
+                    raise
+                continue  # an optional property no value satisfies is simply never present
+            member_nodes.append((Concat((value_literal(name), self.colon, value)), req))
         # A[i]: members from i on, none emitted yet; B[i]: the same after at least one member.
         n = len(member_nodes)
         if extra_member is not None and all_required:
