@@ -460,3 +460,19 @@ def _check_good_bad(smollm2_vocab, schema, good, bad):
         out = random_walk(c, rng, max_tokens=200)
         if out is not None:
             assert validator.is_valid(json.loads(out)), out
+
+
+def test_pattern_class_escapes_satisfy_ecma_and_python(smollm2_vocab):
+    """Schema patterns read \\W, \\D, \\S so that matches satisfy ECMA-262 and Python's re alike:
+    'é' is \\W in ECMA but a word character for Python (and the jsonschema package)."""
+    schema = {"type": "string", "pattern": "^\\W\\S\\D$"}
+    c = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    validator = validator_for(schema)
+    assert accepts_text(c, '"!!!"') and accepts_text(c, '"-a-"')
+    for text in ('"\u00e9!x"', '"!\u00e9\u0663"'):
+        assert not accepts_text(c, text), text
+    rng = random.Random(11)
+    for _ in range(20):
+        out = random_walk(c, rng, max_tokens=40)
+        if out is not None:
+            assert validator.is_valid(json.loads(out)), out

@@ -556,7 +556,7 @@ class SchemaCompiler:
             if not isinstance(pattern, str):
                 raise InvalidSchemaError(f"pattern must be a string at {ptr or '/'}")
             try:
-                dfa = compile_regex(pattern, search=True)
+                dfa = compile_regex(pattern, search=True, portable=True)
             except UnsupportedRegexError as exc:
                 self.unsupported("pattern", ptr, str(exc))
                 continue
@@ -580,7 +580,7 @@ class SchemaCompiler:
                 content = difference(content, _dfa_of(Alt(tuple(literal(v) for v in banned_strings)) if len(banned_strings) > 1 else literal(banned_strings[0])))
             for pattern in schema.get("$not_patterns", []):
                 try:
-                    content = difference(content, compile_regex(pattern, search=True))
+                    content = difference(content, compile_regex(pattern, search=True, portable=True))
                 except UnsupportedRegexError as exc:
                     self.unsupported("not", ptr, str(exc))
                 except InvalidRegexError as exc:
@@ -754,7 +754,7 @@ class SchemaCompiler:
             raise InvalidSchemaError(f"patternProperties must be an object at {ptr or '/'}")
         for pattern, sub in pattern_props.items():
             try:
-                out.append((pattern, sub, compile_regex(pattern, search=True)))
+                out.append((pattern, sub, compile_regex(pattern, search=True, portable=True)))
             except UnsupportedRegexError as exc:
                 self.unsupported("patternProperties", ptr, str(exc))
             except InvalidRegexError as exc:

@@ -36,6 +36,7 @@ def compile_regex(
     pattern: str,
     *,
     search: bool = False,
+    portable: bool = False,
     max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
     max_dfa_states: int = DEFAULT_MAX_DFA_STATES,
 ) -> ByteDFA:
@@ -45,13 +46,16 @@ def compile_regex(
         pattern: the regex text.
         search: if True, accept strings that contain a match (JSON Schema ``pattern`` semantics);
             if False, accept strings that fullmatch the pattern.
+        portable: read class escapes so that every match also matches under Python's ``re``
+            (JSON Schema patterns, whose validators are often Python); see
+            :func:`constrain.regex.parser.portable_class_escapes`.
         max_nfa_states: budget for the intermediate NFA.
         max_dfa_states: budget for the DFA before minimization.
 
     Raises:
         InvalidRegexError, UnsupportedRegexError, AutomatonTooLargeError.
     """
-    node = parse(pattern)
+    node = parse(pattern, portable=portable)
     if not search:
         return regex_to_dfa(node, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)
     # Search = ".*" pattern ".*". Once a match has ended, the trailing ".*" accepts every
