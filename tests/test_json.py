@@ -440,9 +440,19 @@ def test_not_and_disjoint_one_of(smollm2_vocab, schema, good, bad):
         ),
         ({"type": "object", "propertyNames": {"enum": ["a", "b"]}}, ['{"a": 1, "b": 2}'], ['{"c": 1}']),
         ({"type": "object", "propertyNames": False}, ["{}"], ['{"a": 1}']),
+        (
+            {"type": "object", "properties": {"card": {"type": "string"}, "billing": {"type": "string"}}, "dependentRequired": {"card": ["billing"]}},
+            ['{"card": "x", "billing": "y"}', '{"billing": "y"}', "{}"],
+            ['{"card": "x"}', '{"card": "x", "other": 1}'],
+        ),
+        (
+            {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"a": {"type": "integer"}}, "dependencies": {"a": {"properties": {"b": {"type": "string"}}, "required": ["b"]}}},
+            ['{"a": 1, "b": "s"}', '{"b": 2}', '{"c": null}'],
+            ['{"a": 1}', '{"a": 1, "b": 2}'],
+        ),
     ],
 )
-def test_pattern_properties_and_property_names(smollm2_vocab, schema, good, bad):
+def test_object_key_keywords(smollm2_vocab, schema, good, bad):
     _check_good_bad(smollm2_vocab, schema, good, bad)
 
 

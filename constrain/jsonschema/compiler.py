@@ -43,11 +43,12 @@ ANNOTATIONS = frozenset(
 HANDLED = frozenset(
     "type enum const $ref allOf anyOf oneOf not minLength maxLength pattern format minimum maximum "
     "exclusiveMinimum exclusiveMaximum multipleOf items prefixItems additionalItems minItems maxItems "
-    "properties required additionalProperties patternProperties propertyNames minProperties maxProperties uniqueItems contains".split()
+    "properties required additionalProperties patternProperties propertyNames dependencies dependentRequired "
+    "dependentSchemas minProperties maxProperties uniqueItems contains".split()
 )
 #: Validation keywords that are refused outright (no enforcement implemented yet).
 REFUSED = frozenset(
-    "if then else dependentRequired dependentSchemas dependencies "
+    "if then else "
     "unevaluatedProperties unevaluatedItems minContains maxContains $dynamicRef $recursiveRef".split()
 )
 
@@ -104,6 +105,9 @@ class SchemaCompiler:
         self._any_object = -1
         self._validator: Any = None
         self._schemas_kept: list[Any] = []
+        dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
+        # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
+        self._legacy_draft = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6, 7))
 
     # -- entry points ------------------------------------------------------------------------
     def compile(self) -> Grammar:
@@ -275,12 +279,52 @@ class SchemaCompiler:
                 self.unsupported(key, ptr)
         if "not" in schema:
             schema = self._apply_not(schema, base, ptr)
+        if "dependencies" in schema and not self._legacy_draft:
+            # Not a keyword since draft 2019-09 (split into dependentRequired/dependentSchemas):
+            # validators of the newer drafts ignore it, and so do we.
+            schema = {k: v for k, v in schema.items() if k != "dependencies"}
+        if any(k in schema for k in ("dependencies", "dependentRequired", "dependentSchemas")):
+            return self._dependencies(schema, base, ptr)
         if "enum" in schema or "const" in schema:
             return self._enumerated(schema, base, ptr)
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 return self._alternatives(schema, key, base, ptr)
         return self._typed(schema, base, ptr)
+
+    def _dependencies(self, schema: dict, base: str, ptr: str) -> Node:
+        """``dependencies`` / ``dependentRequired`` / ``dependentSchemas`` as a union of variants.
+
+        For each trigger property, one variant where it is absent (forbidden) and one where it is
+        present (required, with its dependent properties required or its dependent schema merged
+        in). The union of the variants is exactly the schema; up to 4 triggers (16 variants).
+        """
+        rest = {k: v for k, v in schema.items() if k not in ("dependencies", "dependentRequired", "dependentSchemas")}
+        triggers: dict[str, list[Any]] = {}
+        for key in ("dependencies", "dependentRequired", "dependentSchemas"):
+            deps = schema.get(key, {})
+            if not isinstance(deps, dict):
+                raise InvalidSchemaError(f"{key} must be an object at {ptr or '/'}")
+            for name, dep in deps.items():
+                triggers.setdefault(name, []).append(dep)
+        if len(triggers) > 4:
+            self.unsupported("dependencies", ptr, f"{len(triggers)} trigger properties (at most 4 are expanded)")
+            return self.value(rest, base, ptr)
+        variants: list[dict] = [rest]
+        for name, deps in triggers.items():
+            expanded = []
+            for variant in variants:
+                absent = dict(variant, **{"$forbidden": list(variant.get("$forbidden", [])) + [name]})
+                present = dict(variant, required=list(dict.fromkeys(list(variant.get("required", [])) + [name])))
+                for dep in deps:
+                    if isinstance(dep, list):
+                        present["required"] = list(dict.fromkeys(present["required"] + dep))
+                    else:
+                        present = self._merge(present, self._as_dict(dep, _ptr(ptr, "dependencies", name), base, 0), ptr)
+                expanded.extend([absent, present])
+            variants = expanded
+        self._schemas_kept.extend(variants)
+        return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
 
     def _apply_not(self, schema: dict, base: str, ptr: str) -> dict:
         """Fold ``not`` into positive keywords where that is exact; refuse the other forms.
