@@ -388,6 +388,11 @@ def test_hypothesis_jsonschema_instances_are_accepted(smollm2_vocab):
             ['{"a": 1}', '{"b": 1, "a": 2}', '{"b": 1, "c": 2, "a": 3}'],
         ),
         (
+            {"type": "object", "not": {"required": ["x", "y"]}},
+            ['{"x": 1}', '{"y": 1}', "{}"],
+            ['{"x": 1, "y": 2}', '{"y": 1, "z": 0, "x": 2}'],
+        ),
+        (
             {"type": "object", "not": {"anyOf": [{"required": ["x"]}, {"required": ["y"]}]}},
             ['{"z": 1}', "{}"],
             ['{"x": 1}', '{"z": 0, "y": 1}'],

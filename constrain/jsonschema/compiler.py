@@ -54,7 +54,7 @@ REFUSED = frozenset(
 
 
 #: Keywords of our own that hold folded constraints (lists; merged by concatenation).
-INTERNAL_LISTS = frozenset({"$patterns", "$forbidden", "$not_values", "$not_patterns"})
+INTERNAL_LISTS = frozenset({"$patterns", "$forbidden", "$not_values", "$not_patterns", "$not_all"})
 
 
 class UnsupportedSchemaWarning(UserWarning):
@@ -285,6 +285,8 @@ class SchemaCompiler:
             schema = {k: v for k, v in schema.items() if k != "dependencies"}
         if any(k in schema for k in ("dependencies", "dependentRequired", "dependentSchemas")):
             return self._dependencies(schema, base, ptr)
+        if "$not_all" in schema:
+            return self._not_all(schema, base, ptr)
         if "enum" in schema or "const" in schema:
             return self._enumerated(schema, base, ptr)
         for key in ("anyOf", "oneOf"):
@@ -326,6 +328,18 @@ class SchemaCompiler:
         self._schemas_kept.extend(variants)
         return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
 
+    def _not_all(self, schema: dict, base: str, ptr: str) -> Node:
+        """For each group of names that must not all be present: a variant per absent name."""
+        rest = {k: v for k, v in schema.items() if k != "$not_all"}
+        variants: list[dict] = [rest]
+        for group in schema["$not_all"]:
+            variants = [dict(v, **{"$forbidden": list(v.get("$forbidden", [])) + [name]}) for v in variants for name in group]
+            if len(variants) > 16:
+                self.unsupported("not", ptr, "too many combinations of 'not required' groups")
+                return self.value(rest, base, ptr)
+        self._schemas_kept.extend(variants)
+        return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
+
     def _apply_not(self, schema: dict, base: str, ptr: str) -> dict:
         """Fold ``not`` into positive keywords where that is exact; refuse the other forms.
 
@@ -362,6 +376,11 @@ class SchemaCompiler:
         forbidden = _forbidden_properties(neg)
         if forbidden is not None:
             out["$forbidden"] = list(out.get("$forbidden", [])) + forbidden
+            return out
+        together = _required_together(neg)
+        if together is not None:
+            # not (all of these present) = at least one of them absent: expanded into variants.
+            out["$not_all"] = list(out.get("$not_all", [])) + [together]
             return out
         if keys in ({"enum"}, {"const"}):
             values = [neg["const"]] if "const" in neg else neg["enum"]
@@ -914,6 +933,21 @@ def _signatures_disjoint(sa: tuple[str, Any], sb: tuple[str, Any]) -> bool:
         return not (va & vb)
     consts, types = (va, vb) if ka == "const" else (vb, va)
     return not any(_type_of_value(c) in types or (_type_of_value(c) == "integer" and "number" in types) for c in consts)
+
+
+def _required_together(neg: dict) -> list[str] | None:
+    """Names that ``not: neg`` forbids from being present all at once: ``{required: [a, b, ...]}``
+    or ``{allOf: [{required: [...]}, ...]}``."""
+    if set(neg) == {"required"} and isinstance(neg["required"], list) and neg["required"]:
+        return list(neg["required"])
+    if set(neg) == {"allOf"} and isinstance(neg["allOf"], list):
+        names: list[str] = []
+        for branch in neg["allOf"]:
+            if not (isinstance(branch, dict) and set(branch) == {"required"} and isinstance(branch["required"], list)):
+                return None
+            names.extend(branch["required"])
+        return names or None
+    return None
 
 
 def _forbidden_properties(neg: dict) -> list[str] | None:
