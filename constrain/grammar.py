@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
-from .regex.automaton import ByteDFA, Call, build_nfa, determinize, restrict_bytes
+from .regex.automaton import ByteDFA, build_nfa, determinize, restrict_bytes
 from .regex.parser import Node
 
 #: Table entry not computed yet.

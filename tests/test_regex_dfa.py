@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import constrain
-from constrain.errors import AutomatonTooLargeError, InvalidRegexError
+from constrain.errors import InvalidRegexError
 from constrain.regex import compile_regex, utf8_sequences
 from regex_corpus import CORPUS_IDS, REGEX_CORPUS, generator_regex, oracle_regex, python_oracle
 

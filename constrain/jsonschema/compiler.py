@@ -69,9 +69,9 @@ class JsonOptions:
         whitespace: "default" (any JSON whitespace; the compiled constraint bounds runs) or
             "compact" (no whitespace at all).
         lenient: drop keywords that cannot be enforced (with a warning) instead of refusing.
-        max_repeat: the longest string (characters) or array (items) generated when a schema's
-            ``maxLength``/``maxItems`` is larger or absent with a minimum... see README: bounds
-            above it are tightened to it (sound; long valid values are not produced).
+        max_repeat: the most characters of a string or items of an array generated for a
+            ``maxLength``/``maxItems`` above it: such bounds are tightened to it (sound; longer
+            valid values are not produced), and a ``minLength``/``minItems`` above it is refused.
     """
 
     whitespace: str = "default"
@@ -780,7 +780,6 @@ class SchemaCompiler:
                 continue  # an optional property no value satisfies is simply never present
             member_nodes.append((Concat((value_literal(name), self.colon, value)), req))
         # A[i]: members from i on, none emitted yet; B[i]: the same after at least one member.
-        n = len(member_nodes)
         if extra_member is not None and all_required:
             cap = self.options.max_repeat
             hi = None if extra_max is None else min(extra_max, cap)
