@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=None, metavar="N", help="sampling seed")
     gen.add_argument("--no-jump-forward", action="store_true", help="sample every token, even forced ones")
     gen.add_argument("--json", action="store_true", help="print one JSON object with the output and the stats")
+    gen.add_argument("--lenient", action="store_true",
+                     help="drop JSON Schema keywords that cannot be enforced (with a warning) instead of refusing")
+    gen.add_argument("--max-depth", type=int, default=None, metavar="N",
+                     help="deepest JSON nesting generated (small models may nest recursive schemas forever)")
+    gen.add_argument("--compact", action="store_true", help="JSON without whitespace between tokens")
     gen.add_argument(
         "--threads",
         type=int,
@@ -86,7 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_response_format(value: str | None) -> dict[str, Any] | None:
+def compile_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of constrain.compile chosen on the command line."""
+    options: dict[str, Any] = {}
+    if getattr(args, "lenient", False):
+        options["lenient"] = True
+    if getattr(args, "max_depth", None) is not None:
+        if args.max_depth < 1:
+            raise ConstraintError("--max-depth must be at least 1")
+        options["max_depth"] = args.max_depth
+    if getattr(args, "compact", False):
+        options["whitespace"] = "compact"
+    return options
+
+
+def parse_response_format(value: str | None, **options: Any) -> dict[str, Any] | None:
     """The ``--response-format`` argument as a dict: inline JSON, ``@path`` or a JSON file path.
 
     The result is validated by compiling it (regex syntax included). Raises ConstraintError.
@@ -107,7 +126,7 @@ def parse_response_format(value: str | None) -> dict[str, Any] | None:
         response_format = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConstraintError(f"{source} is not valid JSON: {exc}") from None
-    compile(response_format, _PROBE_VOCAB, cache=False)  # raises on a bad shape or regex
+    compile(response_format, _PROBE_VOCAB, cache=False, **options)  # raises on a bad shape, regex or schema
     return response_format
 
 
@@ -178,7 +197,7 @@ def _print_stats(result: Any, load_seconds: float) -> None:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     """``constrain generate``: load the model, generate, print the output and the figures."""
-    response_format = parse_response_format(args.response_format)
+    response_format = parse_response_format(args.response_format, **compile_options(args))
     if args.max_tokens < 0:
         raise ConstraintError(f"--max-tokens must be >= 0, got {args.max_tokens}")
     if args.temperature < 0:
@@ -213,7 +232,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         vocab = Vocabulary.from_transformers(
             tokenizer, vocab_size=width if width and width > len(tokenizer) else None
         )
-        compiled = compile(response_format, vocab)
+        compiled = compile(response_format, vocab, **compile_options(args))
         prompt_ids = _prompt_ids(tokenizer, args.prompt, args.system)
         result = generate(
             model,

@@ -172,3 +172,16 @@ def test_embedded_model_end_to_end(capsys):
     assert re.fullmatch(DATE, captured.out.rstrip("\n")), captured.out
     for label in ("[stats] finish_reason: stop", "[stats] tokens:", "forward calls", "[stats] speed:", "[stats] mask:"):
         assert label in captured.err, captured.err
+
+
+def test_json_schema_options(capsys):
+    """A refused keyword fails fast with exit 2 naming it; --lenient accepts the same schema."""
+    schema = '{"type": "json_schema", "json_schema": {"schema": {"type": "array", "uniqueItems": true}}}'
+    status = main(["generate", "--prompt", "x", "--response-format", schema, "--model", "/nonexistent/model.gguf"])
+    err = capsys.readouterr().err
+    assert status == 2 and "uniqueItems" in err and "Traceback" not in err
+    status = main(["generate", "--prompt", "x", "--response-format", schema, "--lenient", "--model", "/nonexistent/model.gguf"])
+    err = capsys.readouterr().err
+    assert status == 2 and "uniqueItems" not in err.splitlines()[-1] and "model" in err.splitlines()[-1]
+    status = main(["generate", "--prompt", "x", "--response-format", schema, "--max-depth", "0"])
+    assert status == 2 and "--max-depth" in capsys.readouterr().err
