@@ -25,17 +25,19 @@ from .errors import ConstraintError
 from .matcher import Matcher
 
 
-def _rows_as_lists(input_ids: Any) -> list[list[int]]:
+def _rows_as_lists(input_ids: Any, start: int = 0) -> list[list[int]]:
+    """Rows of ``input_ids`` from column ``start`` on, as Python lists (prompt columns are skipped
+    before the conversion, so a long prompt costs nothing per step)."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(input_ids, torch.Tensor):
-        arr = input_ids.detach().cpu()
+        arr = input_ids.detach()
         if arr.dim() == 1:
             arr = arr.unsqueeze(0)
-        return arr.tolist()
+        return arr[:, start:].cpu().tolist()
     arr = np.asarray(input_ids)
     if arr.ndim == 1:
         arr = arr[None, :]
-    return arr.tolist()
+    return arr[:, start:].tolist()
 
 
 class ConstraintLogitsProcessor:
@@ -88,21 +90,18 @@ class ConstraintLogitsProcessor:
         self._prompt_len = prompt_len
 
     def _sync(self, rows: list[list[int]]) -> None:
-        """Bring every row's matcher up to the tokens generated so far."""
+        """Bring every row's matcher up to the tokens generated so far (``rows``: generated part)."""
         assert self.matchers is not None
         old_matchers = self.matchers
         old_consumed = self._consumed
         new_matchers: list[Matcher] = []
         new_consumed: list[list[int]] = []
-        for i, row in enumerate(rows):
-            generated = row[self._prompt_len:]
+        for i, generated in enumerate(rows):
             matcher, consumed = old_matchers[i], old_consumed[i]
             if generated[: len(consumed)] != consumed or len(generated) < len(consumed):
                 # Rows were reordered (beam search): take the matcher that consumed this prefix.
+                # Matchers and their token lists advance together, so any pair found is consistent.
                 matcher, consumed = self._find_or_replay(generated, old_matchers, old_consumed, i)
-            else:
-                matcher = matcher.copy() if matcher in new_matchers else matcher
-                consumed = list(consumed)
             for t in generated[len(consumed):]:
                 # A finished row keeps receiving padding; an off-constraint token cannot be followed.
                 if not matcher.is_terminated() and not matcher.accept_token(t):
@@ -130,19 +129,19 @@ class ConstraintLogitsProcessor:
 
     def __call__(self, input_ids: Any, logits: Any) -> Any:
         start = time.perf_counter()
-        rows = _rows_as_lists(input_ids)
-        batch = len(rows)
+        shape = tuple(input_ids.shape) if hasattr(input_ids, "shape") else np.shape(input_ids)
+        batch = 1 if len(shape) == 1 else shape[0]
         squeeze = getattr(logits, "ndim", None) == 1 or (hasattr(logits, "dim") and logits.dim() == 1)
         if squeeze and batch != 1:
             raise ConstraintError("1-D logits need 1-D input_ids (a single row)")
         if self.matchers is None:
-            self._start(batch, len(rows[0]))
+            self._start(batch, shape[-1])
         elif len(self.matchers) != batch:
             raise ConstraintError(
                 f"batch size changed from {len(self.matchers)} to {batch} rows; call reset() between batches"
             )
         else:
-            self._sync(rows)
+            self._sync(_rows_as_lists(input_ids, self._prompt_len))
         assert self.matchers is not None
         if self._bitmask is None:
             self._bitmask = allocate_token_bitmask(batch, self._constraints[0].vocab.size)

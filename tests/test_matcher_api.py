@@ -263,3 +263,22 @@ def test_random_walk_outputs_fullmatch(vocab):
                 assert re.fullmatch(pattern, vocab.decode_bytes(out).decode())
                 break
             out.append(t)
+
+
+def test_processor_follows_reordered_rows(vocab):
+    """Beam search reorders and duplicates rows: each row's mask must follow its own tokens."""
+    c = constrain.compile({"type": "regex", "schema": "ab-12|1-ab"}, vocab)
+    proc = constrain.ConstraintLogitsProcessor(c)
+    a, one, b, dash = TOKENS.index(b"a"), TOKENS.index(b"1"), TOKENS.index(b"b"), TOKENS.index(b"-")
+    prompt = [[5, 5], [5, 5]]
+    proc(np.array(prompt), np.zeros((2, vocab.size), dtype=np.float32))
+    proc(np.array([[5, 5, a], [5, 5, one]]), np.zeros((2, vocab.size), dtype=np.float32))
+    # Swap the rows and duplicate row 0's parent into row 1 (as beam search does).
+    for ids, expected in (
+        ([[5, 5, one, dash], [5, 5, a, b]], [{a, TOKENS.index(b"ab")}, {dash}]),
+        ([[5, 5, one, dash, a], [5, 5, one, dash, TOKENS.index(b"ab")]], [{b}, {EOS}]),
+    ):
+        logits = np.zeros((2, vocab.size), dtype=np.float32)
+        proc(np.array(ids), logits)
+        for row, allowed in enumerate(expected):
+            assert set(np.flatnonzero(np.isfinite(logits[row])).tolist()) == {t for t in allowed if t is not None}, (ids, row)
