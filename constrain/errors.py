@@ -62,3 +62,16 @@ class InvalidTokenError(ConstraintError):
 
 class VocabularyError(ConstraintError):
     """A tokenizer or vocabulary file could not be turned into token bytes."""
+
+
+class InvalidRequestError(ConstraintError):
+    """A chat-completions request body is malformed: unknown field, wrong type, out-of-range value.
+
+    Attributes:
+        field: dotted path of the offending field (e.g. ``"top_p"``, ``"messages[2].role"``,
+            ``"tool_choice.function.name"``), or ``None`` when the body itself is wrong.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
