@@ -9,7 +9,12 @@ The generated text goes to stdout; the figures (tokens/s, mask time per token, f
 jump-forward tokens) go to stderr, each line starting with ``[stats]`` (or, with ``--json``, one JSON
 object with the output and the figures goes to stdout). Input errors (bad JSON, bad regex, unknown
 ``response_format`` type, model not found) print one ``error: ...`` line on stderr and exit with
-status 2. Subcommands are argparse subparsers, so more (``chat``, ``bench``) can be added.
+status 2. Subcommands are argparse subparsers, so more (``bench``) can be added.
+
+``python -m constrain chat`` reads a chat-completions request body (JSON) on stdin or from
+``--body FILE`` and prints the ``chat.completion`` response JSON on stdout (with ``"stream": true``,
+``data: {chunk}`` lines and ``data: [DONE]``). A bad body exits with status 2 and one line
+``error: <field>: <message>`` before any model is loaded.
 """
 
 from __future__ import annotations
@@ -88,6 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch CPU threads (default: torch's choice; 1 is much faster when other processes load the CPU)",
     )
     gen.set_defaults(func=_cmd_generate)
+
+    chat = sub.add_parser(
+        "chat",
+        help="run a chat-completions request body (JSON on stdin) on a local model",
+        description="Run a Friendli/OpenAI chat-completions request body on a local model and print the "
+        "response JSON (with \"stream\": true, 'data: {chunk}' lines and 'data: [DONE]'). The body is "
+        "validated before the model is loaded.",
+    )
+    chat.add_argument("--body", metavar="FILE", help="read the request body from FILE ('-' or absent: stdin)")
+    chat.add_argument(
+        "--model",
+        metavar="PATH",
+        help="transformers model directory or .gguf file (default: the embedded SmolLM2-135M-Instruct)",
+    )
+    chat.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads")
+    chat.add_argument("--indent", type=int, default=None, metavar="N", help="indent the response JSON (not chunks)")
+    chat.set_defaults(func=_cmd_chat)
     return parser
 
 
@@ -257,6 +279,55 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         print(result.text, flush=True)
         _print_stats(result, load_seconds)
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    """``constrain chat``: validate the body, load the model, print the response (or the chunk stream)."""
+    from .errors import InvalidRequestError
+    from .request import parse_request
+
+    source = "stdin" if args.body in (None, "-") else f"--body file {args.body!r}"
+    try:
+        if args.body in (None, "-"):
+            text = sys.stdin.read()
+        else:
+            with open(args.body, encoding="utf-8") as f:
+                text = f.read()
+    except OSError as exc:
+        raise ConstraintError(f"cannot read {source}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError(f"the request body from {source} is not UTF-8: {exc}", "body") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"the request body from {source} is not valid JSON: {exc}", "body") from None
+    try:
+        request = parse_request(body)
+    except InvalidRequestError as exc:
+        if exc.field is None:
+            raise InvalidRequestError(str(exc), "body") from None
+        raise
+    if args.threads is not None and args.threads < 1:
+        raise ConstraintError(f"--threads must be >= 1, got {args.threads}")
+
+    from .models import _split_model_path
+
+    _split_model_path(args.model)  # model not found: fail before importing torch and transformers
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from .chat import run_chat, stream_chat
+
+    with _quiet_transformers():
+        if request.stream:
+            for chunk in stream_chat(request, model_path=args.model):
+                print(f"data: {json.dumps(chunk, ensure_ascii=False)}", flush=True)
+            print("data: [DONE]", flush=True)
+        else:
+            response = run_chat(request, model_path=args.model)
+            print(json.dumps(response, ensure_ascii=False, indent=args.indent))
     return 0
 
 
