@@ -494,7 +494,10 @@ def restrict_bytes(dfa: ByteDFA, allowed: np.ndarray) -> ByteDFA:
     table = np.hstack([dfa.table, np.full((dfa.num_states, 1), -1, dtype=dfa.table.dtype)])
     emptied = np.bincount(byte_class, minlength=dead_class + 1) == 0
     table[:, emptied] = -1  # classes whose every byte is gone
-    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=dfa.accepting.copy(), start=dfa.start))
+    # The input was minimal; dropping bytes rarely makes states equivalent, and trimming is what
+    # correctness needs (no dead ends), so large automata are only trimmed.
+    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=dfa.accepting.copy(), start=dfa.start),
+                    refine=dfa.num_states <= _HOPCROFT_MIN_STATES)
 
 
 def _coreachable(table: np.ndarray, accepting: np.ndarray) -> np.ndarray:
@@ -515,8 +518,12 @@ def _coreachable(table: np.ndarray, accepting: np.ndarray) -> np.ndarray:
     return alive
 
 
-def minimize(dfa: ByteDFA) -> ByteDFA:
-    """Trim states that cannot reach acceptance, then merge equivalent states (Moore refinement).
+def minimize(dfa: ByteDFA, *, refine: bool = True) -> ByteDFA:
+    """Trim states that cannot reach acceptance, then merge equivalent states.
+
+    Small automata are refined with Moore's algorithm (vectorized), large ones with Hopcroft's.
+    ``refine=False`` only trims and renumbers (for automata known to be nearly minimal, where a
+    refinement would cost more than the states it saves).
 
     The result is numbered in breadth-first order from the start state, which is 0. A language
     that is empty gives a one-state automaton whose start state has no transitions and does not
@@ -538,47 +545,40 @@ def minimize(dfa: ByteDFA) -> ByteDFA:
     total = np.vstack([total, np.full((1, num_classes), n, dtype=total.dtype)])
     block = np.concatenate([dfa.accepting.astype(np.int64), [2]])  # dead sink: its own block
     block[:n][~alive] = 2
-    num_blocks = len(np.unique(block))
-    while True:
-        # Refine: states stay together iff their block and every successor's block agree. Rows
-        # are compared as raw bytes (a 1-D unique of a void view is much faster than axis=0).
-        signature = np.empty((n + 1, num_classes + 1), dtype=np.int32)
-        signature[:, 0] = block
-        signature[:, 1:] = block[total]
-        rows = np.ascontiguousarray(signature).view(np.dtype((np.void, 4 * (num_classes + 1)))).reshape(-1)
-        _, label = np.unique(rows, return_inverse=True)
-        label = label.reshape(-1)
-        new_count = int(label.max()) + 1
-        block = label
-        if new_count == num_blocks:
-            break
-        num_blocks = new_count
-    dead_block = block[n]
-    # Renumber reachable blocks breadth-first from the start.
-    order: dict[int, int] = {int(block[dfa.start]): 0}
-    representative = {0: dfa.start}
-    queue = [dfa.start]
+    if not refine:
+        block = np.where(block == 2, 2, np.arange(n + 1) + 3)
+        block[n] = 2
+    elif n > _HOPCROFT_MIN_STATES:
+        block = _hopcroft(total, block)
+    else:
+        block = _moore(total, block)
+    # Renumber reachable blocks breadth-first from the start. The block graph is read off one
+    # representative state per block (all members agree after refinement).
+    _, block_ids = np.unique(block, return_inverse=True)
+    block_ids = block_ids.reshape(-1)
+    num_blocks = int(block_ids.max()) + 1
+    representative_of = np.empty(num_blocks, dtype=np.int64)
+    representative_of[block_ids[::-1]] = np.arange(n, -1, -1)  # the first state of each block
+    dead = int(block_ids[n])
+    block_rows = block_ids[total[representative_of]].tolist()
+    start_block = int(block_ids[dfa.start])
+    new_of = [-1] * num_blocks
+    new_of[start_block] = 0
+    queue = [start_block]
     qi = 0
     while qi < len(queue):
-        s = queue[qi]
+        for b2 in block_rows[queue[qi]]:
+            if new_of[b2] < 0 and b2 != dead:
+                new_of[b2] = len(queue)
+                queue.append(b2)
         qi += 1
-        for t in total[s].tolist():
-            b = int(block[t])
-            if b == dead_block or b in order:
-                continue
-            order[b] = len(order)
-            representative[order[b]] = t
-            queue.append(t)
-    m = len(order)
-    new_table = np.full((m, num_classes), -1, dtype=np.int32)
-    new_accepting = np.zeros(m, dtype=bool)
-    for new_id in range(m):
-        s = representative[new_id]
-        new_accepting[new_id] = dfa.accepting[s]
-        for c, t in enumerate(total[s].tolist()):
-            b = int(block[t])
-            if b != dead_block:
-                new_table[new_id, c] = order[b]
+    m = len(queue)
+    new_of_arr = np.asarray(new_of + [-1], dtype=np.int64)  # index -1 (none) stays -1
+    blocks_in_order = np.asarray(queue, dtype=np.int64)
+    rows = np.asarray(block_rows, dtype=np.int64).reshape(num_blocks, num_classes)[blocks_in_order]
+    rows = np.where(rows == dead, -1, rows)
+    new_table = new_of_arr[rows].astype(np.int32)
+    new_accepting = dfa.accepting[representative_of[blocks_in_order]].copy()
     # Drop byte classes that became indistinguishable after minimization.
     _, first, inverse = np.unique(new_table.T, axis=0, return_index=True, return_inverse=True)
     keep_order = np.argsort(first)
@@ -587,3 +587,73 @@ def minimize(dfa: ByteDFA) -> ByteDFA:
     new_table = np.ascontiguousarray(new_table[:, np.sort(first)])
     byte_class = remap[inverse.reshape(-1)][dfa.byte_class].astype(np.int32)
     return ByteDFA(byte_class=byte_class, table=new_table, accepting=new_accepting, start=0)
+
+
+#: Above this many states, minimize with Hopcroft's algorithm: Moore refinement needs one numpy
+#: pass per level of the longest distinguishing suffix, so long counting chains (``.{0,255}``)
+#: made it quadratic.
+_HOPCROFT_MIN_STATES = 256
+
+
+def _moore(total: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Moore refinement of the partition ``block`` of a total transition table; vectorized."""
+    n1, num_classes = total.shape
+    num_blocks = len(np.unique(block))
+    while True:
+        # States stay together iff their block and every successor's block agree. Rows are
+        # compared as raw bytes (a 1-D unique of a void view is much faster than axis=0).
+        signature = np.empty((n1, num_classes + 1), dtype=np.int32)
+        signature[:, 0] = block
+        signature[:, 1:] = block[total]
+        rows = np.ascontiguousarray(signature).view(np.dtype((np.void, 4 * (num_classes + 1)))).reshape(-1)
+        _, label = np.unique(rows, return_inverse=True)
+        label = label.reshape(-1)
+        new_count = int(label.max()) + 1
+        block = label
+        if new_count == num_blocks:
+            return block
+        num_blocks = new_count
+
+
+def _hopcroft(total: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Hopcroft's partition refinement (O(k n log n)) of ``block`` for a total transition table."""
+    n1, num_classes = total.shape
+    # Predecessors per class: preds[c][t] = states s with total[s, c] == t.
+    preds: list[list[list[int]]] = []
+    for c in range(num_classes):
+        column = total[:, c]
+        order = np.argsort(column, kind="stable")
+        bounds = np.searchsorted(column[order], np.arange(n1 + 1)).tolist()
+        order_list = order.tolist()
+        preds.append([order_list[bounds[t]:bounds[t + 1]] for t in range(n1)])
+    _, label = np.unique(block, return_inverse=True)
+    block_of = label.reshape(-1).tolist()
+    members: list[list[int]] = [[] for _ in range(max(block_of) + 1)]
+    for q, b in enumerate(block_of):
+        members[b].append(q)
+    waiting = set(range(len(members)))
+    while waiting:
+        splitter = list(members[waiting.pop()])
+        for c in range(num_classes):
+            pc = preds[c]
+            touched: dict[int, list[int]] = {}
+            for t in splitter:
+                for s in pc[t]:
+                    touched.setdefault(block_of[s], []).append(s)
+            for b, hit in touched.items():
+                if len(hit) == len(members[b]):
+                    continue
+                hit_set = set(hit)
+                rest = [q for q in members[b] if q not in hit_set]
+                # The smaller half becomes a new block; both halves must be splitters if b was
+                # waiting, and the smaller one suffices otherwise (Hopcroft's trick).
+                if len(hit) <= len(rest):
+                    members[b], moved = rest, hit
+                else:
+                    members[b], moved = hit, rest
+                new_b = len(members)
+                members.append(moved)
+                for q in moved:
+                    block_of[q] = new_b
+                waiting.add(new_b)
+    return np.asarray(block_of, dtype=np.int64)
