@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
-from .regex.automaton import ByteDFA, build_nfa, determinize, restrict_bytes
+from .regex.automaton import ByteDFA, Embed, build_nfa, determinize, restrict_bytes
 from .regex.parser import Node
 
 #: Table entry not computed yet.
@@ -76,7 +76,10 @@ class GrammarAutomaton:
         self.max_configs = max_configs
         self.max_stacks = max_stacks
         kwargs = {} if max_dfa_states is None else {"max_states": max_dfa_states}
-        self.rules: list[ByteDFA] = [determinize(build_nfa(rule), **kwargs) for rule in grammar.rules]
+        # A rule that is one ready-made automaton (a long counted string) is used as it is.
+        self.rules: list[ByteDFA] = [
+            rule.dfa if isinstance(rule, Embed) else determinize(build_nfa(rule), **kwargs) for rule in grammar.rules
+        ]
         if producible_bytes is not None:
             # Bytes no token holds can never be generated: drop them so no parse is stranded.
             self.rules = [restrict_bytes(dfa, producible_bytes) for dfa in self.rules]

@@ -53,6 +53,9 @@ REFUSED = frozenset(
 )
 
 
+#: Objects with more members than this get one grammar rule per member (see ``_object``).
+_INLINE_MEMBERS = 8
+
 #: Keywords of our own that hold folded constraints (lists; merged by concatenation).
 INTERNAL_LISTS = frozenset({"$patterns", "$forbidden", "$not_values", "$not_patterns", "$not_all"})
 
@@ -599,7 +602,7 @@ class SchemaCompiler:
                 if rule is None:
                     rule = self._new_rule(f"string of {min_len}..{max_len} characters")
                     self._rule_of[key] = rule
-                    self._rules[rule] = strings.string_of_length(min_len, max_len)
+                    self._rules[rule] = Embed(strings.counted_string_dfa(min_len, max_len))
                 return Call(rule)
             return strings.string_of_length(min_len, max_len)
         if min_len or max_len is not None:
@@ -756,6 +759,13 @@ class SchemaCompiler:
         names = [m[0] for m in members] + sorted(forbidden - {m[0] for m in members})
         extra_member = self._extra_member(extra, patterns, names, base, ptr, key_language)
         allow_extra = extra_member is not None
+        if extra_member is not None and members:
+            # Its own rule: inlined, the automaton of "any key but the declared ones" would be
+            # copied between every pair of declared members (thousands of states for 50 optional
+            # properties); called, the object's automaton only counts positions.
+            extra_rule = self._new_rule(f"additional member at {ptr or '/'}")
+            self._rules[extra_rule] = extra_member
+            extra_member = Call(extra_rule)
         # Counted extras: with every declared member required, min/maxProperties bound the number
         # of additional members exactly. Otherwise they are refused unless trivially satisfied.
         all_required = num_required == len(members)
@@ -779,6 +789,14 @@ class SchemaCompiler:
                     raise
                 continue  # an optional property no value satisfies is simply never present
             member_nodes.append((Concat((value_literal(name), self.colon, value)), req))
+        if len(member_nodes) > _INLINE_MEMBERS:
+            # Many members: each is its own rule, so the object's automaton only tracks which
+            # members may still come (the key tries of the remaining members are no longer
+            # multiplied into it); the grammar automaton follows the candidate calls lazily.
+            for i, (node, req) in enumerate(member_nodes):
+                rule = self._new_rule(f"member {i} at {ptr or '/'}")
+                self._rules[rule] = node
+                member_nodes[i] = (Call(rule), req)
         # A[i]: members from i on, none emitted yet; B[i]: the same after at least one member.
         if extra_member is not None and all_required:
             cap = self.options.max_repeat
