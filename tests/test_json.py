@@ -491,3 +491,95 @@ def test_pattern_class_escapes_satisfy_ecma_and_python(smollm2_vocab):
         out = random_walk(c, rng, max_tokens=40)
         if out is not None:
             assert validator.is_valid(json.loads(out)), out
+
+
+# -- oneOf with overlapping branches: narrowed so each branch excludes every other ------------------
+
+_OBJ_PROPS = {"c": {"type": "string", "maxLength": 5}, "s": {"type": "string", "maxLength": 5}}
+ONE_OF_NARROWED = {
+    # Exact: the overlap ({c, s} together) is what oneOf rejects anyway.
+    "required_pair": (
+        {"oneOf": [
+            {"type": "object", "required": ["c"], "additionalProperties": False, "properties": _OBJ_PROPS},
+            {"type": "object", "required": ["s"], "additionalProperties": False, "properties": _OBJ_PROPS},
+        ]},
+        [{"c": "x"}, {"s": "y"}],
+        [{"c": "x", "s": "y"}, {}],
+    ),
+    # An optional discriminator becomes required; {} and non-objects match both branches.
+    "optional_discriminator": (
+        {"oneOf": [
+            {"properties": {"kind": {"enum": ["a"]}, "x": {"type": "integer"}}},
+            {"properties": {"kind": {"enum": ["b"]}, "y": {"type": "string", "maxLength": 5}}},
+        ]},
+        [{"kind": "a", "x": 1}, {"kind": "b", "y": "z"}],
+        [{}, "text", 3, {"x": 1}],
+    ),
+    # A branch without a discriminator is kept apart by forbidding what the others require.
+    "known_type_or_type": (
+        {"oneOf": [
+            {"type": "object", "required": ["knownType"], "properties": {"knownType": {"enum": ["A", "B"]}}},
+            {"type": "object", "required": ["knownType", "key"],
+             "properties": {"knownType": {"enum": ["C"]}, "key": {"type": "string", "maxLength": 5}}},
+            {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "maxLength": 5}}},
+        ]},
+        [{"knownType": "A"}, {"knownType": "C", "key": "k"}, {"type": "t"}],
+        [{"knownType": "A", "type": "t"}, {"knownType": "D"}, {}],
+    ),
+    # Strings told apart by their automata.
+    "disjoint_patterns": (
+        {"oneOf": [{"type": "string", "pattern": "^a+$"}, {"type": "string", "pattern": "^b+$"}]},
+        ["a", "bbb"],
+        ["ab", ""],
+    ),
+    # Types seen through a nested oneOf.
+    "nested_types": (
+        {"oneOf": [
+            {"type": "array", "items": {"type": "integer"}, "maxItems": 3},
+            {"oneOf": [{"type": "string", "maxLength": 5},
+                       {"type": "object", "required": ["v"], "properties": {"v": {"type": "string", "maxLength": 5}}}]},
+        ]},
+        [[1, 2], "s", {"v": "x"}],
+        [{"w": 1}, None],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_OF_NARROWED))
+def test_one_of_narrowing_is_sound(smollm2_vocab, name):
+    schema, valid, invalid = ONE_OF_NARROWED[name]
+    validator = validator_for(schema)
+    for value in valid:
+        assert validator.is_valid(value), value
+    for value in invalid:
+        assert not validator.is_valid(value), value
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    for value in valid:
+        assert accepts_text(compiled, json.dumps(value)), value
+    for value in invalid:
+        assert not accepts_text(compiled, json.dumps(value)), value
+    rng = random.Random(name)
+    ended = 0
+    for _ in range(25):
+        out = random_walk(compiled, rng, max_tokens=200)
+        if out is None:
+            continue
+        ended += 1
+        assert validator.is_valid(json.loads(out)), out
+    assert ended >= 5
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        # Every object with "a" satisfies both branches: nothing separates the second from the first.
+        {"oneOf": [{"type": "object"}, {"type": "object", "required": ["a"]}]},
+        # Strings satisfy the typeless first branch too.
+        {"oneOf": [{"properties": {"a": {"type": "integer"}}}, {"type": "string"}]},
+        # Overlapping string languages ("ab" matches both).
+        {"oneOf": [{"type": "string", "pattern": "^a"}, {"type": "string", "pattern": "b$"}]},
+    ],
+)
+def test_one_of_still_refused_when_inseparable(smollm2_vocab, schema):
+    with pytest.raises(constrain.UnsupportedSchemaError, match="oneOf"):
+        constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)

@@ -53,6 +53,12 @@ REFUSED = frozenset(
 )
 
 
+#: Keywords that constrain only objects (a schema holding nothing else accepts every non-object).
+_OBJECT_KEYWORDS = frozenset(
+    "properties required additionalProperties patternProperties propertyNames minProperties maxProperties "
+    "dependencies dependentRequired dependentSchemas $forbidden".split()
+)
+
 #: Objects with more members than this get one grammar rule per member (see ``_object``).
 _INLINE_MEMBERS = 8
 
@@ -442,7 +448,11 @@ class SchemaCompiler:
                 continue  # a false branch matches nothing
             merged.append((self._merge(sub, rest, bptr) if rest else sub, bptr))
         if key == "oneOf" and len(merged) > 1 and not self._pairwise_disjoint([m for m, _ in merged], base, ptr):
-            self.unsupported("oneOf", ptr, "its branches may overlap (exactly-one cannot be checked)")
+            narrowed = self._disjoin([m for m, _ in merged], base, ptr)
+            if narrowed is None:
+                self.unsupported("oneOf", ptr, "its branches may overlap (exactly-one cannot be checked)")
+            else:
+                merged = [(n, bptr) for n, (_, bptr) in zip(narrowed, merged)]
         options = []
         for sub, bptr in merged:
             try:
@@ -516,27 +526,136 @@ class SchemaCompiler:
                     return False
         return True
 
+    def _disjoin(self, branches: list[dict], base: str, ptr: str) -> list[dict] | None:
+        """Narrow overlapping ``oneOf`` object branches so each is disjoint from every other
+        *original* branch.
+
+        A narrowed branch is a subset of its original, so what it generates satisfies that
+        branch; being disjoint from every other original branch, it fails them all, as oneOf
+        requires. Narrowing, per branch ``i`` and overlapping original ``j``:
+
+        - a branch with only object keywords (``properties``, ``required``...) also accepts every
+          non-object value; it is restricted to objects;
+        - a property that ``j`` declares with ``const``/``enum`` values disjoint from the ones
+          ``i`` declares (a discriminator) is made required in ``i``;
+        - otherwise a property that ``j`` requires is forbidden in ``i`` (preferably one that
+          ``i`` does not declare, so only undeclared extras are lost).
+
+        Returns None when some pair cannot be separated this way.
+        """
+        out = [dict(b) for b in branches]
+        for b in out:
+            keys = set(b) - ANNOTATIONS
+            if "type" not in b and keys and not (keys - _OBJECT_KEYWORDS):
+                b["type"] = "object"
+        for i, narrowed in enumerate(out):
+            for j, other in enumerate(branches):
+                if i == j or self._disjoint(narrowed, other, base, ptr):
+                    continue
+                if not set(_types_of(narrowed)) <= {"object"}:
+                    return None
+                mine = narrowed.get("properties", {}) if isinstance(narrowed.get("properties"), dict) else {}
+                theirs = other.get("properties", {}) if isinstance(other.get("properties"), dict) else {}
+                discriminator = next((name for name in mine if name in theirs
+                                      and self._const_values_disjoint(mine[name], theirs[name], base, ptr)), None)
+                required = [r for r in narrowed.get("required", []) if isinstance(r, str)]
+                if discriminator is not None:
+                    narrowed["required"] = required + [discriminator]
+                else:
+                    candidates = [r for r in other.get("required", []) if isinstance(r, str) and r not in required]
+                    if not candidates:
+                        return None
+                    name = min(candidates, key=lambda r: r in mine)  # prefer a name i does not declare
+                    narrowed["$forbidden"] = list(narrowed.get("$forbidden", [])) + [name]
+                if not self._disjoint(narrowed, other, base, ptr):
+                    return None
+        return out
+
+    def _const_values_disjoint(self, a: Any, b: Any, base: str, ptr: str) -> bool:
+        """Both property schemas list their values (const/enum) and share none."""
+        pa, _ = self._resolve(a, base, ptr)
+        pb, _ = self._resolve(b, base, ptr)
+        return (isinstance(pa, dict) and isinstance(pb, dict) and ("const" in pa or "enum" in pa)
+                and ("const" in pb or "enum" in pb) and _signatures_disjoint(_signature(pa), _signature(pb)))
+
+    def _effective_types(self, schema: Any, base: str, ptr: str, depth: int = 0) -> set[str]:
+        """JSON types a schema can accept, looking through ``$ref``, ``anyOf``/``oneOf`` (union),
+        ``allOf`` (intersection), ``const``/``enum``; ``number`` includes ``integer``."""
+        everything = set(JSON_TYPES)
+        schema, base = self._resolve(schema, base, ptr)
+        if schema is False:
+            return set()
+        if not isinstance(schema, dict) or depth > 8:
+            return everything
+        types = set(_types_of(schema))
+        if "number" in types:
+            types.add("integer")
+        if "const" in schema:
+            types &= {_type_of_value(schema["const"])} | ({"number"} if _type_of_value(schema["const"]) == "integer" else set())
+        elif isinstance(schema.get("enum"), list):
+            found = {_type_of_value(v) for v in schema["enum"]}
+            types &= found | ({"number"} if "integer" in found else set())
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list):
+                union: set[str] = set()
+                for sub in schema[key]:
+                    union |= self._effective_types(sub, base, ptr, depth + 1)
+                types &= union
+        if isinstance(schema.get("allOf"), list):
+            for sub in schema["allOf"]:
+                types &= self._effective_types(sub, base, ptr, depth + 1)
+        return types
+
     def _disjoint(self, a: dict, b: dict, base: str, ptr: str) -> bool:
         if _signatures_disjoint(_signature(a), _signature(b)):
             return True
+        try:
+            ea, eb = self._effective_types(a, base, ptr), self._effective_types(b, base, ptr)
+        except InvalidSchemaError:
+            ea = eb = set(JSON_TYPES)
+        if not (ea & eb):
+            return True
         ta, tb = set(_types_of(a)), set(_types_of(b))
-        if not ({"object"} >= ta and {"object"} >= tb):
-            return False  # only objects are compared by their properties below
-        for x, y in ((a, b), (b, a)):
+        if ta <= {"string"} and tb <= {"string"} and self._strings_disjoint(a, b, ptr):
+            return True
+        # Below, every value of x is an object (x allows no other type), so it fails y when y's
+        # object keywords reject it, whatever else y accepts.
+        for x, y, tx in ((a, b, ta), (b, a, tb)):
+            if not tx <= {"object"}:
+                continue
+            x_props = x.get("properties", {}) if isinstance(x.get("properties"), dict) else {}
             y_props = y.get("properties", {}) if isinstance(y.get("properties"), dict) else {}
             for name in x.get("required", []):
-                if (name not in y_props and y.get("additionalProperties", True) is False) or y_props.get(name) is False:
+                # y forbids a property x requires.
+                if ((name not in y_props and y.get("additionalProperties", True) is False and not y.get("patternProperties"))
+                        or y_props.get(name) is False or name in y.get("$forbidden", [])):
                     return True
-        a_props = a.get("properties", {}) if isinstance(a.get("properties"), dict) else {}
-        b_props = b.get("properties", {}) if isinstance(b.get("properties"), dict) else {}
-        for name in set(a.get("required", [])) & set(b.get("required", [])):
-            if name in a_props and name in b_props:
-                pa, _ = self._resolve(a_props[name], base, ptr)
-                pb, _ = self._resolve(b_props[name], base, ptr)
-                if isinstance(pa, dict) and isinstance(pb, dict) and ("const" in pa or "enum" in pa) and ("const" in pb or "enum" in pb):
-                    if _signatures_disjoint(_signature(pa), _signature(pb)):
-                        return True
+                # A discriminator: x requires it with values that y's declaration excludes.
+                if name in x_props and name in y_props and self._const_values_disjoint(x_props[name], y_props[name], base, ptr):
+                    return True
         return False
+
+    def _strings_disjoint(self, a: dict, b: dict, ptr: str) -> bool:
+        """Whether two string-only schemas share no string, decided on their automata.
+
+        Only for keywords enforced exactly (pattern, lengths under the cap, enum/const): a
+        ``format`` is generated as a subset of its language, so a disjoint subset would prove
+        nothing about the formats themselves.
+        """
+        exact = {"type", "pattern", "minLength", "maxLength"} | ANNOTATIONS
+        if set(a) - exact or set(b) - exact:
+            return False
+        cap = self.options.max_repeat
+        if any(x.get("minLength", 0) > cap or (x.get("maxLength") or 0) > cap for x in (a, b)):
+            return False
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                da = _dfa_of(self._string(a, ptr))
+                db = _dfa_of(self._string(b, ptr))
+        except (UnsupportedSchemaError, InvalidSchemaError):
+            return False
+        return is_empty(intersection(da, db))
 
     # -- scalars -----------------------------------------------------------------------------
     def _number(self, schema: dict, ptr: str, integer: bool) -> Node:
