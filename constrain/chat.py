@@ -50,6 +50,9 @@ refuses them gets them as ``user`` messages wrapped in ``<tool_response>...</too
 A tokenizer without a chat template gets ``role: content`` lines and ``assistant:``. ``name`` fields
 are not rendered.
 
+The response's ``model`` is the request's ``model`` when given, else the model's name
+(``SmolLM2-135M-Instruct`` for the embedded one, the path's last part for ``model_path``).
+
 Custom models: any object called as ``model(input_ids=..., past_key_values=..., use_cache=True)``
 returning ``.logits`` (``[1, L, V]``) and ``.past_key_values`` works;
 :class:`LogitsFunctionModel` wraps a plain ``next_logits(token_ids) -> array`` function that way.

@@ -86,10 +86,21 @@ def test_missing_model_path(monkeypatch, capsys, no_model, tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: on a loaded 2-core machine, 2 threads make a token step 20x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.slow
 def test_seed_request_through_the_cli(smollm2_tokenizer):
     proc = subprocess.run(
-        [sys.executable, "-m", "constrain", "chat"],
+        [sys.executable, "-m", "constrain", "chat", "--threads", "1"],
         check=False,
         input=json.dumps({**SEED_REQUEST, "max_tokens": 40, "seed": 1}),
         capture_output=True,
@@ -180,7 +191,7 @@ CASES = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tool, question", CASES, ids=[t["function"]["name"] for t, _ in CASES])
-def test_forced_tool_calls_on_the_embedded_model(tool, question):
+def test_forced_tool_calls_on_the_embedded_model(one_thread, tool, question):
     name = tool["function"]["name"]
     body = {
         "messages": [{"role": "user", "content": question}],
@@ -199,7 +210,7 @@ def test_forced_tool_calls_on_the_embedded_model(tool, question):
 
 
 @pytest.mark.slow
-def test_streaming_on_the_embedded_model():
+def test_streaming_on_the_embedded_model(one_thread):
     body = {**SEED_REQUEST, "max_tokens": 30, "temperature": 0, "stream": True, "stream_options": {"include_usage": True},
             "stop": ["."]}
     chunks = list(constrain.chat.stream_chat(body))
