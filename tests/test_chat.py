@@ -608,3 +608,109 @@ def test_stream_tool_calls(tok, ids, follow):
 def test_stream_validates_before_the_first_chunk(tok, ids, follow):
     with pytest.raises(InvalidRequestError):
         stream_chat({"messages": USER, "stream": True, "top_p": 0}, model=follow(ids(" x")), tokenizer=tok)
+
+
+# --------------------------------------------------------------------------------------------
+# truncation fields, parallel calls, templates
+# --------------------------------------------------------------------------------------------
+
+
+def _fruit(ids):
+    return [ids(w)[0] for w in (" apple", " pear", " plum")]
+
+
+def test_top_p_keeps_only_the_nucleus(tok, ids, lm):
+    a, b, c = _fruit(ids)
+    model = lm(lambda g: {a: 2.0, b: 1.9, c: 1.8}, background=NEG)
+    free = {content(chat(model, tok, temperature=1.0, seed=s, max_tokens=4)) for s in range(4)}
+    assert free != {" apple" * 4}
+    # p(apple) ~ 0.37 >= 0.3: the nucleus is apple alone
+    nucleus = {content(chat(model, tok, temperature=1.0, seed=s, max_tokens=4, top_p=0.3)) for s in range(4)}
+    assert nucleus == {" apple" * 4}
+
+
+def test_min_p_drops_unlikely_tokens(tok, ids, lm):
+    a, b, c = _fruit(ids)
+    model = lm(lambda g: {a: 1.0, b: 0.0, c: 0.0}, background=NEG)
+    free = {content(chat(model, tok, temperature=1.0, seed=s, max_tokens=4)) for s in range(4)}
+    assert free != {" apple" * 4}
+    # p(pear) / p(apple) = e^-1 ~ 0.37 < 0.5
+    kept = {content(chat(model, tok, temperature=1.0, seed=s, max_tokens=4, min_p=0.5)) for s in range(4)}
+    assert kept == {" apple" * 4}
+
+
+def test_xtc_excludes_the_top_choices(tok, ids, lm):
+    a, b, c = _fruit(ids)
+    model = lm(lambda g: {a: 1.0, b: 0.5, c: 0.2}, background=NEG)
+    free = content(chat(model, tok, temperature=1.0, seed=2, max_tokens=6))
+    assert free != " plum" * 6
+    # every token is above the threshold: all but the least likely (plum) are removed
+    xtc = content(chat(model, tok, temperature=1.0, seed=2, max_tokens=6, xtc_probability=1.0, xtc_threshold=0.1))
+    assert xtc == " plum" * 6
+
+
+CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome", "unit": "c"}}\n</tool_call>'
+
+
+def test_parallel_tool_calls(tok, ids, follow):
+    model = follow(ids(CALL + "\n" + CALL.replace("Rome", "Oslo")))
+    two = chat(model, tok, tools=[WEATHER])["choices"][0]["message"]["tool_calls"]
+    assert [json.loads(c["function"]["arguments"])["city"] for c in two] == ["Rome", "Oslo"]
+    one = chat(model, tok, tools=[WEATHER], parallel_tool_calls=False)
+    assert finish(one) == "tool_calls" and len(one["choices"][0]["message"]["tool_calls"]) == 1
+    assert len({c["id"] for c in two}) == 2
+
+
+class _TemplateTokenizer:
+    """The SmolLM2 tokenizer with another chat template (None: no template)."""
+
+    def __init__(self, tok, template):
+        self._tok = tok
+        self.chat_template = template
+        self.eos_token_id = tok.eos_token_id
+
+    def apply_chat_template(self, messages, **kw):
+        return self._tok.apply_chat_template(messages, chat_template=self.chat_template, **kw)
+
+    def __call__(self, *args, **kw):
+        return self._tok(*args, **kw)
+
+    def __len__(self):
+        return len(self._tok)
+
+    def __getattr__(self, name):
+        return getattr(self._tok, name)
+
+
+STRICT_TEMPLATE = (
+    "{% for m in messages %}{% if m['role'] not in ['system', 'user', 'assistant'] %}"
+    "{{ raise_exception('unknown role ' + m['role']) }}{% endif %}"
+    "[{{ m['role'] }}]{{ m['content'] }}\n{% endfor %}{% if note %}NOTE {{ note }}\n{% endif %}"
+    "{% if add_generation_prompt %}[assistant]{% endif %}"
+)
+
+
+def test_tool_messages_fall_back_to_user_role(tok):
+    strict = _TemplateTokenizer(tok, STRICT_TEMPLATE)
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    request = parse_request({"messages": [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "tool_calls": [call]},
+        {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
+    ]})
+    text, _ = render_prompt(request, strict)
+    assert "[user]<tool_response>\nsunny\n</tool_response>\n" in text and text.endswith("[assistant]")
+
+
+def test_chat_template_kwargs_reach_the_template(tok, ids, follow):
+    strict = _TemplateTokenizer(tok, STRICT_TEMPLATE)
+    plain, _ = render_prompt(parse_request({"messages": USER}), strict)
+    noted, noted_ids = render_prompt(parse_request({"messages": USER, "chat_template_kwargs": {"note": "be terse"}}), strict)
+    assert "NOTE" not in plain and "NOTE be terse\n" in noted
+    assert noted_ids == tok(noted, add_special_tokens=False)["input_ids"]
+
+
+def test_no_template_fallback(tok):
+    bare = _TemplateTokenizer(tok, None)
+    text, _ = render_prompt(parse_request({"messages": [{"role": "system", "content": "S"}, *USER]}), bare)
+    assert text == "system: S\nuser: Say something.\nassistant:"
