@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import jsonschema
+import numpy as np
 import pytest
 from test_chat import CHUNK_SCHEMA, COMPLETION_SCHEMA, check_completion
 
@@ -221,3 +222,43 @@ def test_streaming_on_the_embedded_model(one_thread):
     assert text == full["choices"][0]["message"]["content"] and "." not in text
     assert chunks[-1]["usage"] == full["usage"]
     assert chunks[-2]["choices"][0]["finish_reason"] == full["choices"][0]["finish_reason"]
+
+
+@pytest.fixture
+def scripted(monkeypatch, smollm2_tokenizer):
+    """The CLI's model is a scripted one writing ' Hello world.' (no real model is loaded)."""
+    tok = smollm2_tokenizer
+    marker = tok.encode("<|im_start|>assistant\n", add_special_tokens=False)
+    script = tok.encode(" Hello world.", add_special_tokens=False)
+
+    def next_logits(history):
+        start = max(i for i in range(len(history)) if history[i : i + len(marker)] == marker) + len(marker)
+        k = len(history) - start
+        row = np.zeros(len(tok), dtype=np.float32)
+        row[script[k] if k < len(script) else tok.eos_token_id] = 10.0
+        return row
+
+    model = constrain.chat.LogitsFunctionModel(next_logits, len(tok))
+    monkeypatch.setattr(constrain.chat, "_load", lambda m, t, p: (model, tok))
+    return model
+
+
+def test_cli_response_json(monkeypatch, capsys, scripted):
+    code, out, err = run_cli(monkeypatch, capsys, json.dumps({**SEED_REQUEST, "temperature": 0}))
+    assert code == 0, err
+    resp = check_completion(json.loads(out))
+    assert resp["choices"][0]["message"]["content"] == " Hello world."
+
+
+def test_cli_stream_lines(monkeypatch, capsys, scripted):
+    body = {**SEED_REQUEST, "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
+    code, out, err = run_cli(monkeypatch, capsys, json.dumps(body))
+    assert code == 0, err
+    lines = [line for line in out.split("\n") if line]
+    assert all(line.startswith("data: ") for line in lines) and lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[len("data: "):]) for line in lines[:-1]]
+    for c in chunks:
+        jsonschema.validate(c, CHUNK_SCHEMA)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == " Hello world."
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 4
