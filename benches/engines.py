@@ -308,9 +308,7 @@ class _OutlinesMatcher:
         return self.eos in self.g.get_tokens()
 
     def fill(self, row: np.ndarray) -> None:
-        row[:] = 0
-        ids = np.asarray(self.g.get_tokens(), dtype=np.int64)
-        np.bitwise_or.at(row.view(np.uint32), ids >> 5, (np.uint32(1) << (ids & 31).astype(np.uint32)))
+        self.g.write_mask_into(row.ctypes.data, row.size, row.itemsize)
 
     def allowed_ids(self) -> np.ndarray:
         return np.asarray(sorted(self.g.get_tokens()), dtype=np.int64)

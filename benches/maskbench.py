@@ -176,15 +176,16 @@ def random_walks(engine: Any, tok: Any, handle: Any, record: dict, walks: int, m
 class Worker:
     """A worker process for one engine, restarted after a timeout or a crash."""
 
-    def __init__(self, engine: str, tokenizer: str, memory_gb: float) -> None:
+    def __init__(self, engine: str, tokenizer: str, memory_gb: float, target: Any = None) -> None:
         self.engine, self.tokenizer, self.memory_gb = engine, tokenizer, memory_gb
+        self.target = target or _worker
         self.proc: Any = None
         self.conn: Any = None
 
     def _start(self) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(self.engine, self.tokenizer, self.memory_gb, child), daemon=True)
+        self.proc = ctx.Process(target=self.target, args=(self.engine, self.tokenizer, self.memory_gb, child), daemon=True)
         self.proc.start()
         self.conn = parent
         if not parent.poll(600) or parent.recv() != "ready":
