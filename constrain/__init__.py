@@ -13,6 +13,7 @@ Compile a chat-completions ``response_format`` against a tokenizer's vocabulary,
 """
 
 from .bitmask import allocate_token_bitmask, apply_token_bitmask_inplace, bitmask_width
+from .chat import run_chat, stream_chat
 from .compiler import CompiledConstraint, compile
 from .errors import (
     AutomatonTooLargeError,
@@ -28,12 +29,22 @@ from .errors import (
 )
 from .matcher import Matcher
 from .processors import ConstraintLogitsProcessor
+from .request import ChatRequest, parse_request
+from .sampling import SampledToken, Sampler, SamplingParams
+from .tools import (
+    ParsedOutput,
+    ReasoningFormat,
+    ToolCallFormat,
+    build_output_constraint,
+    parse_output,
+)
 from .vocab import Vocabulary
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AutomatonTooLargeError",
+    "ChatRequest",
     "CompiledConstraint",
     "ConstraintError",
     "ConstraintLogitsProcessor",
@@ -43,6 +54,12 @@ __all__ = [
     "InvalidSchemaError",
     "InvalidTokenError",
     "Matcher",
+    "ParsedOutput",
+    "ReasoningFormat",
+    "SampledToken",
+    "Sampler",
+    "SamplingParams",
+    "ToolCallFormat",
     "UnsupportedRegexError",
     "UnsupportedSchemaError",
     "Vocabulary",
@@ -50,5 +67,10 @@ __all__ = [
     "allocate_token_bitmask",
     "apply_token_bitmask_inplace",
     "bitmask_width",
+    "build_output_constraint",
     "compile",
+    "parse_output",
+    "parse_request",
+    "run_chat",
+    "stream_chat",
 ]
