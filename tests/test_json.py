@@ -545,9 +545,50 @@ ONE_OF_NARROWED = {
 }
 
 
+_INT = {"type": "integer", "minimum": 0, "maximum": 99}
+COUNTED_AND_NEGATED = {
+    # minProperties/maxProperties counted over optional members.
+    "between_one_and_two": (
+        {"type": "object", "properties": {"a": _INT, "b": _INT, "c": _INT}, "additionalProperties": False,
+         "minProperties": 1, "maxProperties": 2},
+        [{"a": 1}, {"b": 1, "c": 2}, {"a": 0, "c": 5}],
+        [{}, {"a": 1, "b": 2, "c": 3}],
+    ),
+    # Extras allowed: at least one declared member is generated (a sound subset).
+    "at_least_one_declared": (
+        {"type": "object", "properties": {"a": _INT, "b": _INT}, "minProperties": 1},
+        [{"a": 1}, {"a": 1, "b": 2}],
+        [{}],
+    ),
+    # not {required, properties}: a forbidden combination of values.
+    "not_both_true": (
+        {"type": "object", "properties": {"x": {"type": "boolean"}, "y": {"type": "boolean"}},
+         "additionalProperties": False,
+         "not": {"properties": {"x": {"const": True}, "y": {"const": True}}, "required": ["x", "y"]}},
+        [{}, {"x": True}, {"x": True, "y": False}, {"x": False, "y": True}],
+        [{"x": True, "y": True}],
+    ),
+    # Without type: object in the negated schema, non-objects satisfy it, so they are excluded.
+    "not_required_only_objects": (
+        {"not": {"properties": {"k": {"const": "v"}}, "required": ["k"]}},
+        [{}, {"k": "w"}],
+        [{"k": "v"}, 1, "s", None],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNTED_AND_NEGATED))
+def test_counted_properties_and_object_not_are_sound(smollm2_vocab, name):
+    _check_schema_sound(smollm2_vocab, name, *COUNTED_AND_NEGATED[name])
+
+
 @pytest.mark.parametrize("name", sorted(ONE_OF_NARROWED))
 def test_one_of_narrowing_is_sound(smollm2_vocab, name):
-    schema, valid, invalid = ONE_OF_NARROWED[name]
+    _check_schema_sound(smollm2_vocab, name, *ONE_OF_NARROWED[name])
+
+
+def _check_schema_sound(smollm2_vocab, name, schema, valid, invalid):
+    """Valid values accepted, invalid ones rejected, and seeded random walks validate."""
     validator = validator_for(schema)
     for value in valid:
         assert validator.is_valid(value), value

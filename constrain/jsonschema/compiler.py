@@ -59,11 +59,14 @@ _OBJECT_KEYWORDS = frozenset(
     "dependencies dependentRequired dependentSchemas $forbidden".split()
 )
 
+#: Largest minProperties/maxProperties counted over optional members.
+_MAX_COUNTED = 8
+
 #: Objects with more members than this get one grammar rule per member (see ``_object``).
 _INLINE_MEMBERS = 8
 
 #: Keywords of our own that hold folded constraints (lists; merged by concatenation).
-INTERNAL_LISTS = frozenset({"$patterns", "$forbidden", "$not_values", "$not_patterns", "$not_all"})
+INTERNAL_LISTS = frozenset({"$patterns", "$forbidden", "$not_values", "$not_patterns", "$not_all", "$not_object"})
 
 
 class UnsupportedSchemaWarning(UserWarning):
@@ -296,6 +299,8 @@ class SchemaCompiler:
             return self._dependencies(schema, base, ptr)
         if "$not_all" in schema:
             return self._not_all(schema, base, ptr)
+        if "$not_object" in schema:
+            return self._not_object(schema, base, ptr)
         if "enum" in schema or "const" in schema:
             return self._enumerated(schema, base, ptr)
         for key in ("anyOf", "oneOf"):
@@ -349,6 +354,42 @@ class SchemaCompiler:
         self._schemas_kept.extend(variants)
         return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
 
+    def _not_object(self, schema: dict, base: str, ptr: str) -> Node:
+        """``not: {required: R, properties: P}`` (optionally with ``type: object``) as variants.
+
+        An object fails such a schema exactly when a name of R is absent, or a property of P is
+        present with a value its schema rejects: one variant per name (absent) and per property
+        (present, its schema merged with ``not`` of the property's schema). Without ``type:
+        object`` in the negated schema every non-object satisfies it, so only objects remain;
+        with it, the other types of the schema stay as one more variant.
+        """
+        rest = {k: v for k, v in schema.items() if k != "$not_object"}
+        variants: list[dict] = [rest]
+        for neg in schema["$not_object"]:
+            alternatives: list[dict] = [{"$forbidden": [name]} for name in neg.get("required", [])]
+            for name, sub in neg.get("properties", {}).items():
+                alternatives.append({"required": [name], "properties": {name: {"not": sub}}})
+            others = [t for t in _types_of(rest) if t != "object"]
+            if neg.get("type") == "object" and others:
+                alternatives.append({"type": others})
+            expanded = []
+            for variant in variants:
+                for alt in alternatives:
+                    if "type" not in alt:
+                        alt = dict(alt, type="object")
+                    try:
+                        expanded.append(self._merge(variant, alt, ptr))
+                    except InvalidSchemaError:
+                        continue  # this way of failing the negated schema is impossible here
+            variants = expanded
+            if len(variants) > 16:
+                self.unsupported("not", ptr, "too many ways to fail the negated object schema")
+                return self.value(rest, base, ptr)
+        if not variants:
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (its not holds for every object)")
+        self._schemas_kept.extend(variants)
+        return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
+
     def _apply_not(self, schema: dict, base: str, ptr: str) -> dict:
         """Fold ``not`` into positive keywords where that is exact; refuse the other forms.
 
@@ -398,6 +439,11 @@ class SchemaCompiler:
                 return out
         if keys == {"pattern"} and isinstance(neg["pattern"], str):
             out["$not_patterns"] = list(out.get("$not_patterns", [])) + [neg["pattern"]]
+            return out
+        if (keys <= {"required", "properties", "type"} and keys & {"required", "properties"}
+                and neg.get("type", "object") == "object" and isinstance(neg.get("properties", {}), dict)
+                and isinstance(neg.get("required", []), list) and all(isinstance(r, str) for r in neg.get("required", []))):
+            out["$not_object"] = list(out.get("$not_object", [])) + [neg]
             return out
         self.unsupported("not", ptr)
         return out
@@ -892,11 +938,19 @@ class SchemaCompiler:
         if all_required and allow_extra:
             extra_min = max(0, min_props - num_required)
             extra_max = None if max_props is None else max_props - num_required
-        else:
-            if min_props > num_required:
-                self.unsupported("minProperties", ptr, "more properties than the required ones")
-            if max_props is not None and (allow_extra or len(members) > max_props):
-                self.unsupported("maxProperties", ptr, "fewer properties than may be present")
+        # Otherwise declared members are counted in the automaton (up to _MAX_COUNTED), extras
+        # are not: minProperties is then met by declared members alone (a sound subset), and
+        # maxProperties is refused when extras may appear.
+        count_min = min_props if (not all_required and min_props > num_required) else 0
+        count_max = max_props if (not all_required and max_props is not None and len(members) > max_props) else None
+        if count_min > _MAX_COUNTED:
+            self.unsupported("minProperties", ptr, f"counting more than {_MAX_COUNTED} optional properties")
+            count_min = 0
+        if count_max is not None and (allow_extra or count_max > _MAX_COUNTED):
+            self.unsupported("maxProperties", ptr, "fewer properties than may be present")
+            count_max = None
+        if not all_required and max_props is not None and allow_extra and len(members) <= max_props:
+            self.unsupported("maxProperties", ptr, "additional properties are not counted")
         if min_props > len(members) and not allow_extra:
             raise InvalidSchemaError(f"minProperties {min_props} needs more properties than the schema allows at {ptr or '/'}")
         member_nodes = []
@@ -935,14 +989,45 @@ class SchemaCompiler:
         else:
             b_next = EMPTY
             a_next = EMPTY
-        for node, req in reversed(member_nodes):
-            with_it_a = Concat((node, b_next))
-            with_it_b = Concat((self.sep, node, b_next))
-            if req:
-                a_next, b_next = with_it_a, with_it_b
-            else:
-                a_next, b_next = Alt((with_it_a, a_next)), Alt((with_it_b, b_next))
+        if count_min or count_max is not None:
+            a_next = self._counted_members(member_nodes, a_next, b_next, count_min, count_max, ptr)
+        else:
+            for node, req in reversed(member_nodes):
+                with_it_a = Concat((node, b_next))
+                with_it_b = Concat((self.sep, node, b_next))
+                if req:
+                    a_next, b_next = with_it_a, with_it_b
+                else:
+                    a_next, b_next = Alt((with_it_a, a_next)), Alt((with_it_b, b_next))
         return Concat((literal("{"), self.ws, a_next, self.ws, literal("}")))
+
+    def _counted_members(self, member_nodes: list[tuple[Node, bool]], tail_first: Node, tail_more: Node,
+                         count_min: int, count_max: int | None, ptr: str) -> Node:
+        """Declared members in order with their number in ``count_min..count_max``.
+
+        ``N(i, c)``: members from ``i`` on after ``c`` were emitted (``c`` capped at the largest
+        bound that matters). ``tail_first``/``tail_more`` end the object after none/some members.
+        """
+        cap = count_max if count_max is not None else count_min
+        n = len(member_nodes)
+        memo: dict[tuple[int, int], Node | None] = {}
+        for i in range(n, -1, -1):
+            for c in range(cap + 1):
+                if i == n:
+                    memo[(i, c)] = (tail_first if c == 0 else tail_more) if c >= count_min else None
+                    continue
+                node, req = member_nodes[i]
+                options = []
+                after = c + 1 if count_max is not None else min(c + 1, cap)
+                if after <= cap and memo[(i + 1, after)] is not None:
+                    options.append(Concat(((self.sep,) if c else ()) + (node, memo[(i + 1, after)])))
+                if not req and memo[(i + 1, c)] is not None:
+                    options.append(memo[(i + 1, c)])
+                memo[(i, c)] = None if not options else options[0] if len(options) == 1 else Alt(tuple(options))
+        start = memo[(0, 0)]
+        if start is None:
+            raise InvalidSchemaError(f"no set of properties satisfies minProperties/maxProperties at {ptr or '/'}")
+        return start
 
 
     def _pattern_properties(self, schema: dict, ptr: str) -> list[tuple[str, Any, ByteDFA]]:
