@@ -412,6 +412,30 @@ def determinize(
                     stack.append(t)
         return frozenset(seen)
 
+    # The closure of a set of states is the union of the closures of its states; those are
+    # memoized (most states are reached again and again, from many subsets).
+    eps = nfa.eps
+    state_closure: dict[int, frozenset[int]] = {}
+
+    def closure_of_state(q: int) -> frozenset[int]:
+        got = state_closure.get(q)
+        if got is None:
+            if not eps[q]:
+                got = frozenset((q,))
+            else:
+                got = closure((q,), allow_start_anchor=False)
+            state_closure[q] = got
+        return got
+
+    def move_closure(seeds) -> frozenset[int]:
+        if len(seeds) == 1:
+            for q in seeds:
+                return closure_of_state(q)
+        out: set[int] = set()
+        for q in seeds:
+            out |= closure_of_state(q)
+        return frozenset(out)
+
     # NFA states from which accept is reachable through epsilon and '$' edges alone.
     reverse: list[list[int]] = [[] for _ in range(n)]
     for q in range(n):
@@ -454,7 +478,7 @@ def determinize(
             if not bucket:
                 row.append(-1)
                 continue
-            target = closure(bucket, allow_start_anchor=False)
+            target = move_closure(bucket)
             if absorbing is not None and not absorbing.isdisjoint(target):
                 target = target & absorbing
             work += len(target)
@@ -618,14 +642,15 @@ def _moore(total: np.ndarray, block: np.ndarray) -> np.ndarray:
 def _hopcroft(total: np.ndarray, block: np.ndarray) -> np.ndarray:
     """Hopcroft's partition refinement (O(k n log n)) of ``block`` for a total transition table."""
     n1, num_classes = total.shape
-    # Predecessors per class: preds[c][t] = states s with total[s, c] == t.
-    preds: list[list[list[int]]] = []
+    # Predecessors per class: the states s with total[s, c] == t are
+    # pred_order[c][pred_bounds[c][t]:pred_bounds[c][t + 1]] (sliced only when needed).
+    pred_order: list[list[int]] = []
+    pred_bounds: list[list[int]] = []
     for c in range(num_classes):
         column = total[:, c]
         order = np.argsort(column, kind="stable")
-        bounds = np.searchsorted(column[order], np.arange(n1 + 1)).tolist()
-        order_list = order.tolist()
-        preds.append([order_list[bounds[t]:bounds[t + 1]] for t in range(n1)])
+        pred_bounds.append(np.searchsorted(column[order], np.arange(n1 + 1)).tolist())
+        pred_order.append(order.tolist())
     _, label = np.unique(block, return_inverse=True)
     block_of = label.reshape(-1).tolist()
     members: list[list[int]] = [[] for _ in range(max(block_of) + 1)]
@@ -635,10 +660,14 @@ def _hopcroft(total: np.ndarray, block: np.ndarray) -> np.ndarray:
     while waiting:
         splitter = list(members[waiting.pop()])
         for c in range(num_classes):
-            pc = preds[c]
+            order_c = pred_order[c]
+            bounds_c = pred_bounds[c]
             touched: dict[int, list[int]] = {}
             for t in splitter:
-                for s in pc[t]:
+                lo, hi = bounds_c[t], bounds_c[t + 1]
+                if lo == hi:
+                    continue
+                for s in order_c[lo:hi]:
                     touched.setdefault(block_of[s], []).append(s)
             for b, hit in touched.items():
                 if len(hit) == len(members[b]):
