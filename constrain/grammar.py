@@ -16,6 +16,26 @@ result looks exactly like a DFA to the rest of the library (the token trie walk,
 the matcher), so masks of configurations seen before cost a cache lookup, and a new one costs a
 trie walk plus a few Python steps for the table entries not seen yet.
 
+Rules are determinized lazily too: a rule's DFA is built the first time a parse enters it (the
+start rule at once, a callee when a call of it is first pushed), so the first mask of a large
+schema costs only the rules within a token's reach of the start. Two things are still settled up
+front, from the rule trees alone (:mod:`constrain.regex.lazy`), so that nothing a rule built
+later could change them:
+
+* the empty-callee check (nullability read off the tree, exactly as the rule's DFA would say);
+* the global byte classes: bytes that no character range or embedded automaton of any tree
+  tells apart share a class, so the class numbering (and the token trie's edge classes computed
+  from it) never changes as rules are added.
+
+Budget errors (:class:`~constrain.errors.AutomatonTooLargeError` from a rule's NFA or DFA) stay
+compile-time errors for every rule that could plausibly raise one: a rule whose tree is estimated
+at more than ``max_dfa_states / EAGER_SIZE_DIVISOR`` NFA states is determinized in the
+constructor. A smaller rule can only exceed the budget through an exponential subset blow-up
+(ambiguous repetitions inside one rule; the JSON Schema compiler builds patterns and other
+regexes as ready-made automata, at schema-compile time); should one happen, the error is raised
+by the matcher call that first enters the rule. ``eager=True`` (or :meth:`build_all`) builds
+every rule up front, as before.
+
 Limits: callees must not match the empty string (rules of JSON values never do), nesting deeper
 than ``max_depth`` is not generated (the rule must then finish without calling), and a
 configuration may hold at most ``max_stacks`` stacks; the number of configurations is bounded by
@@ -30,7 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
-from .regex.automaton import ByteDFA, Embed, build_nfa, determinize, restrict_bytes
+from .regex.automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, Embed
+from .regex.lazy import rule_dfa, rule_is_nullable, rule_size_estimate, tree_byte_classes
 from .regex.parser import Node
 
 #: Table entry not computed yet.
@@ -38,6 +59,8 @@ UNKNOWN = -2
 DEFAULT_MAX_DEPTH = 128
 DEFAULT_MAX_CONFIGS = 200_000
 DEFAULT_MAX_STACKS = 256
+#: Rules estimated at more than (DFA state budget / this) NFA states are determinized up front.
+EAGER_SIZE_DIVISOR = 8
 
 Frame = tuple[int, int]  # (rule, DFA state of that rule)
 Stack = tuple[Frame, ...]  # bottom first
@@ -70,53 +93,76 @@ class GrammarAutomaton:
         max_stacks: int = DEFAULT_MAX_STACKS,
         max_dfa_states: int | None = None,
         producible_bytes: np.ndarray | None = None,
+        eager: bool = False,
     ) -> None:
         self.grammar = grammar
         self.max_depth = max_depth
         self.max_configs = max_configs
         self.max_stacks = max_stacks
-        kwargs = {} if max_dfa_states is None else {"max_states": max_dfa_states}
-        # A rule that is one ready-made automaton (a long counted string) is used as it is.
-        self.rules: list[ByteDFA] = [
-            rule.dfa if isinstance(rule, Embed) else determinize(build_nfa(rule), **kwargs) for rule in grammar.rules
-        ]
-        if producible_bytes is not None:
-            # Bytes no token holds can never be generated: drop them so no parse is stranded.
-            self.rules = [restrict_bytes(dfa, producible_bytes) for dfa in self.rules]
-        num_rules = len(self.rules)
-        # Per rule, per state: the rules it can call there and where it resumes afterwards.
-        self._calls: list[list[list[tuple[int, int]]]] = []
-        for dfa in self.rules:
-            per_state: list[list[tuple[int, int]]] = [[] for _ in range(dfa.num_states)]
-            for k in range(num_rules):
-                symbol = 256 + k
-                if symbol < dfa.byte_class.shape[0]:
-                    column = dfa.table[:, dfa.byte_class[symbol]]
-                    for s in np.flatnonzero(column >= 0).tolist():
-                        per_state[s].append((k, int(column[s])))
-            self._calls.append(per_state)
-        for k, dfa in enumerate(self.rules):
-            if k and dfa.accepting[dfa.start]:
+        self._dfa_kwargs = {} if max_dfa_states is None else {"max_states": max_dfa_states}
+        self._producible = None if producible_bytes is None or bool(np.all(producible_bytes)) else producible_bytes
+        trees = grammar.rules
+        num_rules = len(trees)
+        # The empty-callee check needs no automaton: nullability is read off the trees.
+        for k in range(1, num_rules):
+            if rule_is_nullable(trees[k]):
                 raise ConstraintError(f"grammar rule {grammar.names[k]!r} matches the empty string; callees must not")
-        self._rows = [dfa.table.tolist() for dfa in self.rules]
-        self._byte_class_lists = [dfa.byte_class[:256].tolist() for dfa in self.rules]
-        self._accepting = [dfa.accepting.tolist() for dfa in self.rules]
-        # Global byte classes: the common refinement of every rule's byte classes.
-        stacked = np.stack([dfa.byte_class[:256] for dfa in self.rules])
-        _, first, inverse = np.unique(stacked, axis=1, return_index=True, return_inverse=True)
-        order = np.argsort(first)
-        remap = np.empty_like(order)
-        remap[order] = np.arange(len(order))
-        self.byte_class = remap[inverse.reshape(-1)].astype(np.int32)
+        # Global byte classes, from the character sets the trees mention (see :func:`tree_byte_classes`):
+        # they refine every rule's DFA byte classes, so rules built later never renumber them.
+        self.byte_class = tree_byte_classes(trees, producible_bytes)
         self.num_classes = int(self.byte_class.max()) + 1
-        self._class_byte = np.sort(first).tolist()  # a representative byte of each class
+        first = np.unique(self.byte_class, return_index=True)[1]
+        self._class_byte = first.tolist()  # a representative byte of each class
         self._class_sizes = np.bincount(self.byte_class, minlength=self.num_classes)
+        # Rules are determinized the first time a parse enters them (see :meth:`_build`).
+        self.rules: list[ByteDFA | None] = [None] * num_rules
+        self._calls: list[list[list[tuple[int, int]]] | None] = [None] * num_rules
+        self._rows: list[list[list[int]] | None] = [None] * num_rules  # indexed by *global* class
+        self._accepting: list[list[bool] | None] = [None] * num_rules
+        self._starts: list[int] = [-1] * num_rules
         # Configurations.
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
         self._config_accepting: list[bool] = []
         self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
-        self.start = self._intern(frozenset({((0, self.rules[0].start),)}))
+        self._build(0)
+        # Budget errors stay compile-time errors where they can happen: a rule whose NFA would be
+        # large (estimated from its tree) is determinized now, lazily only the small ones.
+        budget = max_dfa_states if max_dfa_states is not None else DEFAULT_MAX_DFA_STATES
+        self.eager_rule_size = max(budget // EAGER_SIZE_DIVISOR, 1)
+        for k in range(1, num_rules):
+            if eager or (not isinstance(trees[k], Embed) and rule_size_estimate(trees[k]) > self.eager_rule_size):
+                self._build(k)
+        self.start = self._intern(frozenset({((0, self._starts[0]),)}))
+
+    # -- rules ------------------------------------------------------------------------------
+    @property
+    def rules_built(self) -> int:
+        """How many rules have been determinized so far."""
+        return sum(dfa is not None for dfa in self.rules)
+
+    def build_all(self) -> None:
+        """Determinize every rule now (what a lazy automaton otherwise does on first use)."""
+        for k in range(len(self.rules)):
+            self._build(k)
+
+    def _build(self, k: int) -> None:
+        if self.rules[k] is not None:
+            return
+        dfa = rule_dfa(self.grammar.rules[k], self._producible, self._dfa_kwargs)
+        num_rules = len(self.rules)
+        per_state: list[list[tuple[int, int]]] = [[] for _ in range(dfa.num_states)]
+        width = dfa.byte_class.shape[0]
+        for callee in range(min(num_rules, width - 256)):
+            column = dfa.table[:, dfa.byte_class[256 + callee]]
+            for s in np.flatnonzero(column >= 0).tolist():
+                per_state[s].append((callee, int(column[s])))
+        self._calls[k] = per_state
+        # Rows indexed by global byte class (each global class lies inside one class of the rule).
+        self._rows[k] = dfa.table[:, dfa.byte_class[self._class_byte]].tolist()
+        self._accepting[k] = dfa.accepting.tolist()
+        self._starts[k] = int(dfa.start)
+        self.rules[k] = dfa
 
     # -- configurations ---------------------------------------------------------------------
     @property
@@ -166,7 +212,9 @@ class GrammarAutomaton:
             nexts = []
             if len(st) < self.max_depth:
                 for callee, resume in self._calls[rule][state]:
-                    nexts.append(st[:-1] + ((rule, resume), (callee, self.rules[callee].start)))
+                    if self.rules[callee] is None:
+                        self._build(callee)
+                    nexts.append(st[:-1] + ((rule, resume), (callee, self._starts[callee])))
             if len(st) > 1 and self._accepting[rule][state]:
                 nexts.append(st[:-1])
             for nxt in nexts:
@@ -175,12 +223,12 @@ class GrammarAutomaton:
                     todo.append(nxt)
         return list(seen)
 
-    def _step(self, cid: int, byte: int) -> int:
+    def _step(self, cid: int, cls: int) -> int:
         out: set[Stack] = set()
         for stack in self._configs[cid]:
             for st in self._closure(stack):
                 rule, state = st[-1]
-                nxt = self._rows[rule][state][self._byte_class_lists[rule][byte]]
+                nxt = self._rows[rule][state][cls]
                 if nxt >= 0:
                     out.add(st[:-1] + ((rule, nxt),))
         if not out:
@@ -192,13 +240,13 @@ class GrammarAutomaton:
         for idx in np.unique(flat_indices).tolist():
             cid, cls = divmod(idx, self.num_classes)
             if self._table[cid, cls] == UNKNOWN:
-                self._table[cid, cls] = self._step(cid, self._class_byte[cls])
+                self._table[cid, cls] = self._step(cid, cls)
 
     def _next(self, cid: int, byte: int) -> int:
         cls = int(self.byte_class[byte])
         nxt = int(self._table[cid, cls])
         if nxt == UNKNOWN:
-            nxt = self._step(cid, self._class_byte[cls])
+            nxt = self._step(cid, cls)
             self._table[cid, cls] = nxt
         return nxt
 

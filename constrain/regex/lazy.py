@@ -1,0 +1,215 @@
+"""What a lazily built grammar needs to know about its rule trees before determinizing them.
+
+A :class:`~constrain.grammar.GrammarAutomaton` determinizes a rule only when a parse first enters
+it. Two facts it needs up front are read off the trees instead:
+
+* :func:`rule_is_nullable`: whether a rule matches the empty string (callees must not), exactly
+  as the rule's DFA would tell;
+* :func:`tree_byte_classes`: byte classes that refine the byte classes of every rule's DFA, so
+  that the grammar's global classes are fixed before any rule is built.
+
+:func:`rule_dfa` builds one rule's DFA (restricted to the producible bytes), through a bounded
+cache keyed by the rule tree's structure, shared by every grammar: schemas repeat the same
+string, number and enum rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from .automaton import ByteDFA, Call, Embed, build_nfa, determinize, restrict_bytes, utf8_sequences
+from .parser import MAX_CODE_POINT, Alt, Anchor, Chars, Concat, Node, Repeat
+
+# -- nullability ------------------------------------------------------------------------------
+# The empty word crosses no byte, only epsilon edges and anchors. determinize() lets it cross
+# '^' edges from the start and then '$' edges towards acceptance, so an empty path counts when
+# its anchors read as ^...^$...$. A path is summed up by one of four kinds (bits of a set):
+_E, _S, _D, _SD = 1, 2, 4, 8  # no anchor, only '^', only '$', '^' then '$'
+_KINDS = (_E, _S, _D, _SD)
+# _JOIN[a][b]: the kind of path a followed by path b (0: not crossable).
+_JOIN = {
+    _E: {_E: _E, _S: _S, _D: _D, _SD: _SD},
+    _S: {_E: _S, _S: _S, _D: _SD, _SD: _SD},
+    _D: {_E: _D, _S: 0, _D: _D, _SD: 0},
+    _SD: {_E: _SD, _S: 0, _D: _SD, _SD: 0},
+}
+
+
+def _concat(x: int, y: int) -> int:
+    out = 0
+    for a in _KINDS:
+        if x & a:
+            for b in _KINDS:
+                if y & b:
+                    out |= _JOIN[a][b]
+    return out
+
+
+def _power(x: int, n: int) -> int:
+    """``x`` concatenated ``n`` times (the kind sets form a finite monoid: stop once a cycle shows)."""
+    out = _E
+    seen: dict[int, int] = {}
+    i = 0
+    while i < n:
+        if out in seen:
+            cycle = i - seen[out]
+            i += ((n - i) // cycle) * cycle
+            seen = {}
+            if i >= n:
+                break
+        seen[out] = i
+        out = _concat(out, x)
+        i += 1
+    return out
+
+
+def _empty_paths(node: Node, memo: dict[int, int]) -> int:
+    key = id(node)
+    got = memo.get(key)
+    if got is not None:
+        return got
+    if isinstance(node, (Chars, Call)):
+        out = 0
+    elif isinstance(node, Anchor):
+        out = _S if node.kind == "start" else _D
+    elif isinstance(node, Embed):
+        out = _E if bool(node.dfa.accepting[node.dfa.start]) else 0
+    elif isinstance(node, Concat):
+        out = _E
+        for item in node.items:
+            out = _concat(out, _empty_paths(item, memo))
+            if not out:
+                break
+    elif isinstance(node, Alt):
+        out = 0
+        for option in node.options:
+            out |= _empty_paths(option, memo)
+    elif isinstance(node, Repeat):
+        item = _empty_paths(node.item, memo)
+        out = _power(item, node.min)
+        if node.max is None or node.max > node.min:
+            optional = _E | item
+            # (E|x)^k grows with k and has at most 4 kinds: a fixpoint comes within 4 steps.
+            steps = 4 if node.max is None else min(4, node.max - node.min)
+            more = _power(optional, steps)
+            out = _concat(out, more)
+    else:  # pragma: no cover - the node types above are all a tree holds
+        raise TypeError(f"unknown regex node {node!r}")
+    memo[key] = out
+    return out
+
+
+def rule_is_nullable(node: Node) -> bool:
+    """Whether the DFA of ``node`` (determinized, minimized, restricted) accepts the empty string."""
+    return _empty_paths(node, {}) != 0
+
+
+# -- byte classes -----------------------------------------------------------------------------
+_RANGES_CACHE: dict[Any, frozenset[tuple[int, int]]] = {}
+_RANGES_CACHE_SIZE = 8192
+
+
+def _byte_ranges(ranges: tuple[tuple[int, int], ...]) -> frozenset[tuple[int, int]]:
+    """The byte ranges of the NFA edges a Chars node becomes (one per position of each UTF-8 sequence)."""
+    got = _RANGES_CACHE.get(ranges)
+    if got is None:
+        out = set()
+        for lo, hi in ranges:
+            for seq in utf8_sequences(lo, min(hi, MAX_CODE_POINT)):
+                out.update(seq)
+        got = frozenset(out)
+        if len(_RANGES_CACHE) >= _RANGES_CACHE_SIZE:
+            _RANGES_CACHE.clear()
+        _RANGES_CACHE[ranges] = got
+    return got
+
+
+def tree_byte_classes(trees: tuple[Node, ...] | list[Node], producible: np.ndarray | None) -> np.ndarray:
+    """``(256,)`` byte classes, numbered by first byte, refining every rule DFA's byte classes.
+
+    Two bytes share a class when every NFA edge of every tree holds both or neither (an edge from
+    a Chars node holds a byte range, one from an Embed node a byte class of its DFA). Such bytes
+    lead from every subset of NFA states to the same subset, so no rule's DFA tells them apart.
+    Bytes outside ``producible`` are removed from every rule: they share one class, dead everywhere.
+    """
+    ranges: set[tuple[int, int]] = set()
+    labelings: dict[int, np.ndarray] = {}
+    seen: set[int] = set()
+    todo: list[Node] = list(trees)
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Chars):
+            ranges |= _byte_ranges(node.ranges)
+        elif isinstance(node, Concat):
+            todo.extend(node.items)
+        elif isinstance(node, Alt):
+            todo.extend(node.options)
+        elif isinstance(node, Repeat):
+            todo.append(node.item)
+        elif isinstance(node, Embed):
+            labelings[id(node.dfa)] = node.dfa.byte_class[:256]
+    rows = [np.asarray(row, dtype=np.int32) for row in labelings.values()]
+    if ranges:
+        spans = np.array(sorted(ranges), dtype=np.int64)
+        byte = np.arange(256)
+        rows.extend(((byte >= spans[:, :1]) & (byte <= spans[:, 1:])).astype(np.int32))
+    if producible is not None:
+        allowed = np.asarray(producible, dtype=bool)
+        rows = [np.where(allowed, row, 0) for row in rows]
+        rows.append(allowed.astype(np.int32))
+    if not rows:
+        return np.zeros(256, dtype=np.int32)
+    stacked = np.stack(rows)
+    _, first, inverse = np.unique(stacked, axis=1, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    remap = np.empty_like(order)
+    remap[order] = np.arange(len(order))
+    return remap[inverse.reshape(-1)].astype(np.int32)
+
+
+# -- size -------------------------------------------------------------------------------------
+def rule_size_estimate(node: Node) -> int:
+    """About how many NFA states ``node`` becomes, counting each distinct node object once (the NFA
+    builder shares a fragment between uses with the same continuation). Linear in the distinct nodes."""
+    seen: set[int] = set()
+    todo = [node]
+    total = 0
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, Chars):
+            total += len(_byte_ranges(n.ranges))
+        elif isinstance(n, Concat):
+            total += 1 + len(n.items)
+            todo.extend(n.items)
+        elif isinstance(n, Alt):
+            total += 1
+            todo.extend(n.options)
+        elif isinstance(n, Repeat):
+            copies = n.min + 1 if n.max is None else max(n.max, 1)
+            total += 3 + copies  # the item's own states are counted once, not per copy
+            todo.append(n.item)
+        elif isinstance(n, Embed):
+            total += 1 + n.dfa.num_states
+    return total
+
+
+# -- rule automata ----------------------------------------------------------------------------
+def rule_dfa(node: Node, producible: np.ndarray | None, dfa_kwargs: dict[str, Any]) -> ByteDFA:
+    """The minimal DFA of one grammar rule, restricted to ``producible`` bytes (None: all)."""
+    if isinstance(node, Embed):
+        dfa = node.dfa
+    else:
+        dfa = determinize(build_nfa(node), **dfa_kwargs)
+    if producible is not None:
+        dfa = restrict_bytes(dfa, producible)
+    return dfa

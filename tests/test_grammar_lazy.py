@@ -1,0 +1,127 @@
+"""The grammar automaton determinizes rules lazily: same languages, same errors as building all up front."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+import constrain
+from constrain.errors import ConstraintError
+from constrain.grammar import Grammar, GrammarAutomaton
+from constrain.jsonschema.compiler import JsonOptions, SchemaCompiler
+from constrain.regex import compile_regex, parse
+from constrain.regex.automaton import Call, Embed, build_nfa, determinize, restrict_bytes
+from constrain.regex.lazy import rule_is_nullable, tree_byte_classes
+from constrain.regex.parser import Alt, Chars, Concat, Repeat
+
+ANCHORED = [
+    "", "a", "a*", "^", "$", "^$", "$^", "a^", "^a?$", "(^|x)y", "(a|^)*", "($|a)(^|b)", "(?:^$)*",
+    "(?:$^)?", "(?:$|^){3}", "(?:^|a)(?:$|b)(?:^)", "x{0,3}", "(?:a?){5}", "(?:a|$){2,}^", "(?:$a|^)*",
+    "(?:^|$){0,2}(?:a|^)", "[é-ü]?", "(?:$)*(?:^)", "(?:^)*(?:$)*",
+]
+
+
+@pytest.mark.parametrize("pattern", ANCHORED)
+def test_nullable_agrees_with_the_dfa(pattern):
+    dfa = compile_regex(pattern)
+    assert rule_is_nullable(parse(pattern)) == bool(dfa.accepting[dfa.start])
+
+
+def test_nullable_random_trees():
+    rng = random.Random(5)
+    atoms = ["a", "b", "^", "$", "", "[ab]", "é"]
+
+    def gen(depth):
+        if depth == 0 or rng.random() < 0.3:
+            return rng.choice(atoms)
+        kind = rng.randrange(4)
+        if kind == 0:
+            return gen(depth - 1) + gen(depth - 1)
+        if kind == 1:
+            return f"(?:{gen(depth - 1)}|{gen(depth - 1)})"
+        if kind == 2:
+            return f"(?:{gen(depth - 1)})" + rng.choice(["*", "?", "+", "{2}", "{0,3}", "{2,}"])
+        return f"(?:{gen(depth - 1)})"
+
+    for _ in range(400):
+        pattern = gen(4)
+        dfa = compile_regex(pattern)
+        assert rule_is_nullable(parse(pattern)) == bool(dfa.accepting[dfa.start]), pattern
+
+
+def _refines(fine: np.ndarray, coarse: np.ndarray) -> bool:
+    """Every class of ``fine`` lies inside one class of ``coarse``."""
+    pairs = {(int(f), int(c)) for f, c in zip(fine.tolist(), coarse.tolist())}
+    return len({f for f, _ in pairs}) == len(pairs)
+
+
+SCHEMAS = [
+    {"type": "object", "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer", "minimum": 0},
+                                      "tags": {"type": "array", "items": {"enum": ["a", "bé", "c"]}}},
+     "required": ["name"]},
+    {"type": "array", "items": {"anyOf": [{"type": "number"}, {"type": "string", "pattern": "^[a-z]+$"},
+                                          {"$ref": "#"}]}},
+    {"type": "object", "additionalProperties": {"type": "boolean"}},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_tree_byte_classes_refine_every_rule(schema, smollm2_vocab):
+    grammar = SchemaCompiler(schema, JsonOptions()).compile()
+    producible = smollm2_vocab.producible_bytes
+    classes = tree_byte_classes(grammar.rules, producible)
+    for node in grammar.rules:
+        dfa = node.dfa if isinstance(node, Embed) else determinize(build_nfa(node))
+        dfa = restrict_bytes(dfa, producible)
+        assert _refines(classes, dfa.byte_class[:256])
+    # Unproducible bytes share one class.
+    assert len(set(classes[~producible].tolist())) <= 1
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_lazy_and_eager_agree(schema, smollm2_vocab):
+    grammar = SchemaCompiler(schema, JsonOptions()).compile()
+    lazy = GrammarAutomaton(grammar, producible_bytes=smollm2_vocab.producible_bytes)
+    eager = GrammarAutomaton(grammar, producible_bytes=smollm2_vocab.producible_bytes, eager=True)
+    assert eager.rules_built == len(grammar.rules)
+    assert lazy.rules_built <= len(grammar.rules)
+    rng = random.Random(1)
+    for _ in range(30):
+        # Random walks over bytes of the eager automaton; the lazy one must agree at every step.
+        a, b = lazy.start, eager.start
+        for _ in range(60):
+            assert lazy.is_accepting(a) == eager.is_accepting(b)
+            assert lazy.forced_bytes(a, 8) == eager.forced_bytes(b, 8)
+            live = [x for x in range(256) if eager.walk(b, bytes((x,))) >= 0]
+            assert live == [x for x in range(256) if lazy.walk(a, bytes((x,))) >= 0]
+            if not live:
+                break
+            x = bytes((rng.choice(live),))
+            a, b = lazy.walk(a, x), eager.walk(b, x)
+
+
+def test_lazy_first_mask_builds_few_rules(smollm2_vocab):
+    props = {f"p{i}": {"type": "object", "properties": {"x": {"type": "string", "maxLength": 5 + i}}} for i in range(30)}
+    schema = {"type": "object", "properties": {"first": {"type": "integer"}, "rest": {"type": "object", "properties": props}},
+              "required": ["first", "rest"], "additionalProperties": False}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    m = compiled.matcher()
+    m.allowed_token_ids()
+    automaton = compiled.automaton
+    assert automaton.rules_built < len(automaton.grammar.rules) // 2
+    text = json.dumps({"first": 3, "rest": {"p7": {"x": "abc"}, "p29": {}}})
+    assert m.accept_string(text) and m.can_terminate()
+    assert not compiled.matcher().accept_string(json.dumps({"first": 3, "rest": {"p7": {"x": "a" * 13}}}))
+
+
+def test_nullable_callee_is_still_refused_up_front():
+    grammar = Grammar(rules=(Concat((Chars(((97, 97),)), Call(1))), Repeat(Chars(((98, 98),)), 0, 3)), names=("root", "bs"))
+    with pytest.raises(ConstraintError, match="matches the empty string"):
+        GrammarAutomaton(grammar)
+    # Unreachable rules are checked too, as before.
+    grammar = Grammar(rules=(Chars(((97, 97),)), Alt((Concat(()), Chars(((98, 98),))))), names=("root", "unused"))
+    with pytest.raises(ConstraintError, match="matches the empty string"):
+        GrammarAutomaton(grammar)
