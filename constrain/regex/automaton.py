@@ -573,9 +573,15 @@ def minimize(dfa: ByteDFA, *, refine: bool = True) -> ByteDFA:
         block = np.where(block == 2, 2, np.arange(n + 1) + 3)
         block[n] = 2
     elif n > _HOPCROFT_MIN_STATES:
-        block = _hopcroft(total, block)
+        # A few vectorized Moore passes settle most automata; a long counting chain does not
+        # settle in them and is finished by Hopcroft, started from the partition reached (any
+        # partition coarser than the final one is a valid start: the result is the same).
+        max_passes = min(_MOORE_MAX_PASSES, max(8, _MOORE_WORK // (total.shape[0] * num_classes)))
+        block, settled = _moore(total, block, max_passes)
+        if not settled:
+            block = _hopcroft(total, block)
     else:
-        block = _moore(total, block)
+        block, _ = _moore(total, block)
     # Renumber reachable blocks breadth-first from the start. The block graph is read off one
     # representative state per block (all members agree after refinement).
     _, block_ids = np.unique(block, return_inverse=True)
@@ -617,13 +623,23 @@ def minimize(dfa: ByteDFA, *, refine: bool = True) -> ByteDFA:
 #: pass per level of the longest distinguishing suffix, so long counting chains (``.{0,255}``)
 #: made it quadratic.
 _HOPCROFT_MIN_STATES = 256
+#: Above it, Moore passes are tried first, as many as fit in this many table entries of work.
+_MOORE_WORK = 4_000_000
+_MOORE_MAX_PASSES = 40
 
 
-def _moore(total: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """Moore refinement of the partition ``block`` of a total transition table; vectorized."""
+def _moore(total: np.ndarray, block: np.ndarray, max_passes: int | None = None) -> tuple[np.ndarray, bool]:
+    """Moore refinement of the partition ``block`` of a total transition table; vectorized.
+
+    Returns the partition and whether it is stable; it may not be after ``max_passes`` passes.
+    """
     n1, num_classes = total.shape
     num_blocks = len(np.unique(block))
+    passes = 0
     while True:
+        if max_passes is not None and passes >= max_passes:
+            return block, False
+        passes += 1
         # States stay together iff their block and every successor's block agree. Rows are
         # compared as raw bytes (a 1-D unique of a void view is much faster than axis=0).
         signature = np.empty((n1, num_classes + 1), dtype=np.int32)
@@ -635,7 +651,7 @@ def _moore(total: np.ndarray, block: np.ndarray) -> np.ndarray:
         new_count = int(label.max()) + 1
         block = label
         if new_count == num_blocks:
-            return block
+            return block, True
         num_blocks = new_count
 
 
