@@ -72,7 +72,19 @@ class WhitespaceInfo:
         return run + int(self.length[token_id]) if self.all_ws[token_id] else self.trailing_run[token_id]
 
     def allowed_rows(self, limit: int) -> Any:
-        """Packed int32 bitmask rows, one per current run 0..limit, of the tokens the guard allows."""
+        """Packed int32 bitmask rows, one per current run 0..limit, of the tokens the guard allows.
+
+        Computed once per limit (every JSON constraint compiled for this vocabulary asks); the
+        array returned is shared and read-only.
+        """
+        cache = self.__dict__.setdefault("_rows_cache", {})
+        rows = cache.get(limit)
+        if rows is None:
+            rows = cache[limit] = self._allowed_rows(limit)
+            rows.flags.writeable = False
+        return rows
+
+    def _allowed_rows(self, limit: int) -> Any:
         import numpy as np
 
         from .bitmask import mask_to_bitmask_row
