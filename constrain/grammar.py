@@ -51,7 +51,7 @@ import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
 from .regex.automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, Embed
-from .regex.lazy import rule_dfa, rule_is_nullable, rule_size_estimate, tree_byte_classes
+from .regex.lazy import SizeEstimator, rule_dfa, rule_is_nullable, tree_byte_classes
 from .regex.parser import Node
 
 #: Table entry not computed yet.
@@ -130,8 +130,9 @@ class GrammarAutomaton:
         # large (estimated from its tree) is determinized now, lazily only the small ones.
         budget = max_dfa_states if max_dfa_states is not None else DEFAULT_MAX_DFA_STATES
         self.eager_rule_size = max(budget // EAGER_SIZE_DIVISOR, 1)
+        sizes = SizeEstimator()
         for k in range(1, num_rules):
-            if eager or (not isinstance(trees[k], Embed) and rule_size_estimate(trees[k]) > self.eager_rule_size):
+            if eager or (not isinstance(trees[k], Embed) and sizes.estimate(trees[k], self.eager_rule_size) > self.eager_rule_size):
                 self._build(k)
         self.start = self._intern(frozenset({((0, self._starts[0]),)}))
 

@@ -175,32 +175,83 @@ def tree_byte_classes(trees: tuple[Node, ...] | list[Node], producible: np.ndarr
 
 
 # -- size -------------------------------------------------------------------------------------
-def rule_size_estimate(node: Node) -> int:
-    """About how many NFA states ``node`` becomes, counting each distinct node object once (the NFA
-    builder shares a fragment between uses with the same continuation). Linear in the distinct nodes."""
-    seen: set[int] = set()
-    todo = [node]
-    total = 0
-    while todo:
-        n = todo.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, Chars):
-            total += len(_byte_ranges(n.ranges))
-        elif isinstance(n, Concat):
-            total += 1 + len(n.items)
-            todo.extend(n.items)
-        elif isinstance(n, Alt):
-            total += 1
-            todo.extend(n.options)
-        elif isinstance(n, Repeat):
-            copies = n.min + 1 if n.max is None else max(n.max, 1)
-            total += 3 + copies  # the item's own states are counted once, not per copy
-            todo.append(n.item)
-        elif isinstance(n, Embed):
-            total += 1 + n.dfa.num_states
-    return total
+def _own_size(n: Node) -> int:
+    """NFA states of a node itself, its children left out."""
+    if isinstance(n, Chars):
+        # One edge per ASCII range, a few states per multi-byte one.
+        return len(n.ranges) if not n.ranges or n.ranges[-1][1] < 0x80 else 4 * len(n.ranges)
+    if isinstance(n, Concat):
+        return 1 + len(n.items)
+    if isinstance(n, Alt):
+        return 1
+    if isinstance(n, Repeat):
+        return 3 + (n.min + 1 if n.max is None else max(n.max, 1))  # the item counted once, not per copy
+    if isinstance(n, Embed):
+        return 1 + n.dfa.num_states
+    return 0
+
+
+def _children(n: Node) -> tuple[Node, ...]:
+    if isinstance(n, Concat):
+        return n.items
+    if isinstance(n, Alt):
+        return n.options
+    if isinstance(n, Repeat):
+        return (n.item,)
+    return ()
+
+
+class SizeEstimator:
+    """About how many NFA states a rule tree becomes (:meth:`estimate`), for many rules of one grammar.
+
+    The estimate counts each distinct node object once (the NFA builder shares a fragment between
+    uses with the same continuation). An upper bound that counts shared nodes at every use is
+    memoized across the rules, so that only rules above the limit are walked node by node.
+    """
+
+    def __init__(self) -> None:
+        self._tree_size: dict[int, int] = {}
+
+    def _upper(self, node: Node, cap: int) -> int:
+        memo = self._tree_size
+        got = memo.get(id(node))
+        if got is not None:
+            return got
+        # Iterative post-order over the DAG (trees can be deep).
+        stack: list[tuple[Node, bool]] = [(node, False)]
+        while stack:
+            n, expanded = stack.pop()
+            if id(n) in memo:
+                continue
+            kids = _children(n)
+            if expanded or not kids:
+                memo[id(n)] = min(cap, _own_size(n) + sum(memo[id(k)] for k in kids))
+            else:
+                stack.append((n, True))
+                stack.extend((k, False) for k in kids if id(k) not in memo)
+        return memo[id(node)]
+
+    def estimate(self, node: Node, limit: int) -> int:
+        """The estimate, or some number above ``limit`` once it is known to exceed it."""
+        upper = self._upper(node, 4 * limit + 4)
+        if upper <= limit:
+            return upper
+        seen: set[int] = set()
+        todo = [node]
+        total = 0
+        while todo and total <= limit:
+            n = todo.pop()
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            total += _own_size(n)
+            todo.extend(_children(n))
+        return total
+
+
+def rule_size_estimate(node: Node, limit: int = 1 << 62) -> int:
+    """:meth:`SizeEstimator.estimate` of a single tree."""
+    return SizeEstimator().estimate(node, limit)
 
 
 # -- rule automata ----------------------------------------------------------------------------
