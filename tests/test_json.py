@@ -568,6 +568,17 @@ COUNTED_AND_NEGATED = {
         [{}, {"x": True}, {"x": True, "y": False}, {"x": False, "y": True}],
         [{"x": True, "y": True}],
     ),
+    # uniqueItems over a finite set of values: the automaton remembers which were used.
+    "unique_enum": (
+        {"type": "array", "items": {"enum": ["a", "b", "c", 1]}, "uniqueItems": True, "minItems": 1},
+        [["a"], ["c", "a"], ["a", "b", "c", 1]],
+        [[], ["a", "a"], ["b", "c", "b"], [1, 1.0]],
+    ),
+    "unique_booleans": (
+        {"type": "array", "items": {"type": "boolean"}, "uniqueItems": True},
+        [[], [True, False], [False]],
+        [[True, True]],
+    ),
     # Without type: object in the negated schema, non-objects satisfy it, so they are excluded.
     "not_required_only_objects": (
         {"not": {"properties": {"k": {"const": "v"}}, "required": ["k"]}},

@@ -59,6 +59,9 @@ _OBJECT_KEYWORDS = frozenset(
     "dependencies dependentRequired dependentSchemas $forbidden".split()
 )
 
+#: uniqueItems is enforced for items from a finite set of at most this many values.
+_MAX_UNIQUE_DOMAIN = 8
+
 #: Largest minProperties/maxProperties counted over optional members.
 _MAX_COUNTED = 8
 
@@ -841,7 +844,11 @@ class SchemaCompiler:
             if min_items > max_items:
                 raise InvalidSchemaError(f"minItems {min_items} needs more items than the schema allows at {ptr or '/'}")
         if schema.get("uniqueItems") is True and (max_items is None or max_items > 1):
-            self.unsupported("uniqueItems", ptr)
+            domain = None if prefix else self._finite_domain(items, base, _ptr(ptr, items_key))
+            if domain is not None:
+                return self._unique_array(domain, min_items, max_items, ptr)
+            self.unsupported("uniqueItems", ptr, "only items from a finite set of at most "
+                             f"{_MAX_UNIQUE_DOMAIN} values (enum, const, boolean, null) are enforced")
         if "contains" in schema:
             self.unsupported("contains", ptr)
         cap = self.options.max_repeat
@@ -875,6 +882,50 @@ class SchemaCompiler:
             body = Concat((first, tail(1)))
             if min_items == 0:
                 body = Repeat(body, 0, 1)
+        return Concat((literal("["), self.ws, body, self.ws, literal("]")))
+
+    def _finite_domain(self, items: Any, base: str, ptr: str) -> list[Any] | None:
+        """The distinct values an item schema allows, when they are few (enum, const, boolean, null)."""
+        resolved, rbase = self._resolve(items, base, ptr)
+        if not isinstance(resolved, dict):
+            return None
+        if "allOf" in resolved or "$ref" in resolved:
+            resolved = self._merge_all_of(resolved, rbase, ptr)
+        if "const" in resolved:
+            candidates = [resolved["const"]]
+        elif isinstance(resolved.get("enum"), list):
+            candidates = resolved["enum"]
+        elif "type" in resolved and set(_types_of(resolved)) <= {"boolean", "null"}:
+            candidates = [v for t in _types_of(resolved) for v in ((True, False) if t == "boolean" else (None,))]
+        else:
+            return None
+        values: list[Any] = []
+        for v in candidates:
+            if not any(_json_equal(v, w) for w in values) and self._is_valid(v, resolved, rbase, ptr):
+                values.append(v)
+        return values if len(values) <= _MAX_UNIQUE_DOMAIN else None
+
+    def _unique_array(self, domain: list[Any], min_items: int, max_items: int | None, ptr: str) -> Node:
+        """Arrays of distinct values from ``domain``: the automaton remembers which were used."""
+        texts = [value_literal(v) for v in domain]
+        upper = len(domain) if max_items is None else min(max_items, len(domain))
+        if min_items > upper:
+            raise InvalidSchemaError(f"minItems {min_items} needs more distinct items than the {len(domain)} allowed at {ptr or '/'}")
+        memo: dict[frozenset[int], Node] = {}
+
+        def after(used: frozenset[int]) -> Node:
+            # What may follow once the items in ``used`` were written (at least one).
+            if used not in memo:
+                options: list[Node] = [EMPTY] if len(used) >= min_items else []
+                if len(used) < upper:
+                    options += [Concat((self.sep, texts[i], after(used | {i}))) for i in range(len(domain)) if i not in used]
+                memo[used] = options[0] if len(options) == 1 else Alt(tuple(options))
+            return memo[used]
+
+        firsts = [Concat((texts[i], after(frozenset({i})))) for i in range(len(domain))] if upper else []
+        if min_items == 0:
+            firsts.append(EMPTY)
+        body = firsts[0] if len(firsts) == 1 else Alt(tuple(firsts))
         return Concat((literal("["), self.ws, body, self.ws, literal("]")))
 
     # -- objects -----------------------------------------------------------------------------
