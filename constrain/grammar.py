@@ -51,7 +51,7 @@ import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
 from .regex.automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, Embed
-from .regex.lazy import SizeEstimator, rule_dfa, rule_is_nullable, tree_byte_classes
+from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable
 from .regex.parser import Node
 
 #: Table entry not computed yet.
@@ -60,7 +60,7 @@ DEFAULT_MAX_DEPTH = 128
 DEFAULT_MAX_CONFIGS = 200_000
 DEFAULT_MAX_STACKS = 256
 #: Rules estimated at more than (DFA state budget / this) NFA states are determinized up front.
-EAGER_SIZE_DIVISOR = 8
+EAGER_SIZE_DIVISOR = 4
 
 Frame = tuple[int, int]  # (rule, DFA state of that rule)
 Stack = tuple[Frame, ...]  # bottom first
@@ -107,9 +107,12 @@ class GrammarAutomaton:
         for k in range(1, num_rules):
             if rule_is_nullable(trees[k]):
                 raise ConstraintError(f"grammar rule {grammar.names[k]!r} matches the empty string; callees must not")
-        # Global byte classes, from the character sets the trees mention (see :func:`tree_byte_classes`):
+        # Global byte classes, from the character sets the trees mention (see :class:`TreeInfo`):
         # they refine every rule's DFA byte classes, so rules built later never renumber them.
-        self.byte_class = tree_byte_classes(trees, producible_bytes)
+        budget = max_dfa_states if max_dfa_states is not None else DEFAULT_MAX_DFA_STATES
+        self.eager_rule_size = max(budget // EAGER_SIZE_DIVISOR, 1)
+        info = TreeInfo(trees, size_cap=4 * self.eager_rule_size + 4)
+        self.byte_class = info.byte_classes(producible_bytes)
         self.num_classes = int(self.byte_class.max()) + 1
         first = np.unique(self.byte_class, return_index=True)[1]
         self._class_byte = first.tolist()  # a representative byte of each class
@@ -126,13 +129,11 @@ class GrammarAutomaton:
         self._config_accepting: list[bool] = []
         self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
         self._build(0)
-        # Budget errors stay compile-time errors where they can happen: a rule whose NFA would be
-        # large (estimated from its tree) is determinized now, lazily only the small ones.
-        budget = max_dfa_states if max_dfa_states is not None else DEFAULT_MAX_DFA_STATES
-        self.eager_rule_size = max(budget // EAGER_SIZE_DIVISOR, 1)
-        sizes = SizeEstimator()
+        # Budget errors stay compile-time errors where they can plausibly happen: a rule whose NFA
+        # would be large (estimated from its tree) is determinized now; only small ones wait.
+        limit = self.eager_rule_size
         for k in range(1, num_rules):
-            if eager or (not isinstance(trees[k], Embed) and sizes.estimate(trees[k], self.eager_rule_size) > self.eager_rule_size):
+            if eager or (not isinstance(trees[k], Embed) and info.size_estimate(trees[k], limit) > limit):
                 self._build(k)
         self.start = self._intern(frozenset({((0, self._starts[0]),)}))
 

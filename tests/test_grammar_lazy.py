@@ -125,3 +125,26 @@ def test_nullable_callee_is_still_refused_up_front():
     grammar = Grammar(rules=(Chars(((97, 97),)), Alt((Concat(()), Chars(((98, 98),))))), names=("root", "unused"))
     with pytest.raises(ConstraintError, match="matches the empty string"):
         GrammarAutomaton(grammar)
+
+
+def test_budget_errors_of_large_rules_stay_compile_time():
+    from constrain.errors import AutomatonTooLargeError
+
+    def grammar(pattern):
+        return Grammar(rules=(Concat((Chars(((97, 97),)), Call(1))), parse(pattern)), names=("root", "tail"))
+
+    # A large rule (its NFA estimated above max_dfa_states / EAGER_SIZE_DIVISOR) is built up front.
+    with pytest.raises(AutomatonTooLargeError):
+        GrammarAutomaton(grammar("(a|b)*a(a|b){400}"), max_dfa_states=4000)
+    # A small rule that blows up exponentially waits for its first use, unless eager=True.
+    small = grammar("(a|b)*a(a|b){14}")
+    with pytest.raises(AutomatonTooLargeError):
+        GrammarAutomaton(small, max_dfa_states=4000, eager=True)
+    automaton = GrammarAutomaton(small, max_dfa_states=4000)
+    assert automaton.rules_built == 1
+    with pytest.raises(AutomatonTooLargeError):
+        automaton.walk(automaton.start, b"ab")
+    # Within budget, the same grammar works either way.
+    for eager in (False, True):
+        ok = GrammarAutomaton(grammar("(a|b)*a(a|b){3}"), max_dfa_states=4000, eager=eager)
+        assert ok.is_accepting(ok.walk(ok.start, b"aabbb")) and not ok.is_accepting(ok.walk(ok.start, b"abbbb"))

@@ -1,22 +1,20 @@
 """What a lazily built grammar needs to know about its rule trees before determinizing them.
 
 A :class:`~constrain.grammar.GrammarAutomaton` determinizes a rule only when a parse first enters
-it. Two facts it needs up front are read off the trees instead:
+it. What it needs up front is read off the trees instead:
 
 * :func:`rule_is_nullable`: whether a rule matches the empty string (callees must not), exactly
   as the rule's DFA would tell;
-* :func:`tree_byte_classes`: byte classes that refine the byte classes of every rule's DFA, so
-  that the grammar's global classes are fixed before any rule is built.
+* :meth:`TreeInfo.byte_classes`: byte classes that refine the byte classes of every rule's DFA,
+  so that the grammar's global classes are fixed before any rule is built;
+* :meth:`TreeInfo.size_estimate`: about how large a rule's NFA is (large rules are built up front,
+  so that their budget errors stay compile-time errors).
 
-:func:`rule_dfa` builds one rule's DFA (restricted to the producible bytes), through a bounded
-cache keyed by the rule tree's structure, shared by every grammar: schemas repeat the same
-string, number and enum rules.
+:func:`rule_dfa` builds one rule's DFA, restricted to the producible bytes.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -128,53 +126,6 @@ def _byte_ranges(ranges: tuple[tuple[int, int], ...]) -> frozenset[tuple[int, in
     return got
 
 
-def tree_byte_classes(trees: tuple[Node, ...] | list[Node], producible: np.ndarray | None) -> np.ndarray:
-    """``(256,)`` byte classes, numbered by first byte, refining every rule DFA's byte classes.
-
-    Two bytes share a class when every NFA edge of every tree holds both or neither (an edge from
-    a Chars node holds a byte range, one from an Embed node a byte class of its DFA). Such bytes
-    lead from every subset of NFA states to the same subset, so no rule's DFA tells them apart.
-    Bytes outside ``producible`` are removed from every rule: they share one class, dead everywhere.
-    """
-    ranges: set[tuple[int, int]] = set()
-    labelings: dict[int, np.ndarray] = {}
-    seen: set[int] = set()
-    todo: list[Node] = list(trees)
-    while todo:
-        node = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, Chars):
-            ranges |= _byte_ranges(node.ranges)
-        elif isinstance(node, Concat):
-            todo.extend(node.items)
-        elif isinstance(node, Alt):
-            todo.extend(node.options)
-        elif isinstance(node, Repeat):
-            todo.append(node.item)
-        elif isinstance(node, Embed):
-            labelings[id(node.dfa)] = node.dfa.byte_class[:256]
-    rows = [np.asarray(row, dtype=np.int32) for row in labelings.values()]
-    if ranges:
-        spans = np.array(sorted(ranges), dtype=np.int64)
-        byte = np.arange(256)
-        rows.extend(((byte >= spans[:, :1]) & (byte <= spans[:, 1:])).astype(np.int32))
-    if producible is not None:
-        allowed = np.asarray(producible, dtype=bool)
-        rows = [np.where(allowed, row, 0) for row in rows]
-        rows.append(allowed.astype(np.int32))
-    if not rows:
-        return np.zeros(256, dtype=np.int32)
-    stacked = np.stack(rows)
-    _, first, inverse = np.unique(stacked, axis=1, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    remap = np.empty_like(order)
-    remap[order] = np.arange(len(order))
-    return remap[inverse.reshape(-1)].astype(np.int32)
-
-
-# -- size -------------------------------------------------------------------------------------
 def _own_size(n: Node) -> int:
     """NFA states of a node itself, its children left out."""
     if isinstance(n, Chars):
@@ -185,10 +136,15 @@ def _own_size(n: Node) -> int:
     if isinstance(n, Alt):
         return 1
     if isinstance(n, Repeat):
-        return 3 + (n.min + 1 if n.max is None else max(n.max, 1))  # the item counted once, not per copy
+        return 3 + _copies(n)
     if isinstance(n, Embed):
         return 1 + n.dfa.num_states
     return 0
+
+
+def _copies(n: Repeat) -> int:
+    """How many copies of its item the NFA of a repetition holds."""
+    return n.min + 1 if n.max is None else max(n.max, 1)
 
 
 def _children(n: Node) -> tuple[Node, ...]:
@@ -201,39 +157,89 @@ def _children(n: Node) -> tuple[Node, ...]:
     return ()
 
 
-class SizeEstimator:
-    """About how many NFA states a rule tree becomes (:meth:`estimate`), for many rules of one grammar.
+class TreeInfo:
+    """What the constructor of a lazy grammar reads off all its rule trees, in one pass.
 
-    The estimate counts each distinct node object once (the NFA builder shares a fragment between
-    uses with the same continuation). An upper bound that counts shared nodes at every use is
-    memoized across the rules, so that only rules above the limit are walked node by node.
+    * :meth:`byte_classes`: byte classes refining the byte classes of every rule's DFA;
+    * :meth:`size_estimate`: about how many NFA states a rule becomes.
     """
 
-    def __init__(self) -> None:
-        self._tree_size: dict[int, int] = {}
+    def __init__(self, trees: tuple[Node, ...] | list[Node], size_cap: int = 1 << 40) -> None:
+        # Per node, an upper bound of its NFA size that counts shared nodes at every use (capped).
+        upper: dict[int, int] = {}
+        chars: set[tuple[tuple[int, int], ...]] = set()
+        embeds: dict[int, ByteDFA] = {}
+        for root in trees:
+            stack = [root]
+            while stack:
+                n = stack[-1]
+                key = id(n)
+                if key in upper:
+                    stack.pop()
+                    continue
+                t = type(n)
+                if t is Concat or t is Alt or t is Repeat:
+                    kids = n.items if t is Concat else n.options if t is Alt else (n.item,)
+                    missing = False
+                    for kid in kids:
+                        if id(kid) not in upper:
+                            stack.append(kid)
+                            missing = True
+                    if missing:
+                        continue
+                    total = _own_size(n)
+                    for kid in kids:
+                        total += upper[id(kid)]
+                    if t is Repeat:  # the item is built once per copy
+                        total += (_copies(n) - 1) * upper[id(n.item)]
+                    upper[key] = min(total, size_cap)
+                else:
+                    if t is Chars:
+                        chars.add(n.ranges)
+                    elif t is Embed:
+                        embeds[id(n.dfa)] = n.dfa
+                    elif not isinstance(n, (Call, Anchor)):  # pragma: no cover - the tree node types are fixed
+                        raise TypeError(f"unexpected node type {t.__name__} in a grammar rule")
+                    upper[key] = _own_size(n)
+                stack.pop()
+        self._upper = upper
+        self._chars = chars
+        self._embeds = embeds
 
-    def _upper(self, node: Node, cap: int) -> int:
-        memo = self._tree_size
-        got = memo.get(id(node))
-        if got is not None:
-            return got
-        # Iterative post-order over the DAG (trees can be deep).
-        stack: list[tuple[Node, bool]] = [(node, False)]
-        while stack:
-            n, expanded = stack.pop()
-            if id(n) in memo:
-                continue
-            kids = _children(n)
-            if expanded or not kids:
-                memo[id(n)] = min(cap, _own_size(n) + sum(memo[id(k)] for k in kids))
-            else:
-                stack.append((n, True))
-                stack.extend((k, False) for k in kids if id(k) not in memo)
-        return memo[id(node)]
+    def byte_classes(self, producible: np.ndarray | None) -> np.ndarray:
+        """``(256,)`` byte classes, numbered by first byte, refining every rule DFA's byte classes.
 
-    def estimate(self, node: Node, limit: int) -> int:
-        """The estimate, or some number above ``limit`` once it is known to exceed it."""
-        upper = self._upper(node, 4 * limit + 4)
+        Two bytes share a class when every NFA edge of every tree holds both or neither (an edge
+        from a Chars node holds a byte range, one from an Embed node a byte class of its DFA). Such
+        bytes lead from every subset of NFA states to the same subset, so no rule's DFA tells them
+        apart. Bytes outside ``producible`` are removed from every rule: they share one class.
+        """
+        ranges: set[tuple[int, int]] = set()
+        for r in self._chars:
+            ranges |= _byte_ranges(r)
+        rows = [np.asarray(dfa.byte_class[:256], dtype=np.int32) for dfa in self._embeds.values()]
+        if ranges:
+            spans = np.array(sorted(ranges), dtype=np.int64)
+            byte = np.arange(256)
+            rows.extend(((byte >= spans[:, :1]) & (byte <= spans[:, 1:])).astype(np.int32))
+        if producible is not None:
+            allowed = np.asarray(producible, dtype=bool)
+            rows = [np.where(allowed, row, 0) for row in rows]
+            rows.append(allowed.astype(np.int32))
+        if not rows:
+            return np.zeros(256, dtype=np.int32)
+        stacked = np.stack(rows)
+        _, first, inverse = np.unique(stacked, axis=1, return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        remap = np.empty_like(order)
+        remap[order] = np.arange(len(order))
+        return remap[inverse.reshape(-1)].astype(np.int32)
+
+    def size_estimate(self, node: Node, limit: int) -> int:
+        """About how many NFA states ``node`` (one of the trees) becomes, counting each distinct
+        node object once (the NFA builder shares a fragment between uses with the same
+        continuation); or some number above ``limit`` once it is known to exceed it."""
+        upper = self._upper[id(node)]
         if upper <= limit:
             return upper
         seen: set[int] = set()
@@ -245,13 +251,20 @@ class SizeEstimator:
                 continue
             seen.add(id(n))
             total += _own_size(n)
+            if type(n) is Repeat:
+                total += (_copies(n) - 1) * self._upper[id(n.item)]
             todo.extend(_children(n))
         return total
 
 
-def rule_size_estimate(node: Node, limit: int = 1 << 62) -> int:
-    """:meth:`SizeEstimator.estimate` of a single tree."""
-    return SizeEstimator().estimate(node, limit)
+def tree_byte_classes(trees: tuple[Node, ...] | list[Node], producible: np.ndarray | None) -> np.ndarray:
+    """:meth:`TreeInfo.byte_classes` of ``trees``."""
+    return TreeInfo(trees).byte_classes(producible)
+
+
+def rule_size_estimate(node: Node, limit: int = 1 << 40) -> int:
+    """:meth:`TreeInfo.size_estimate` of a single tree."""
+    return TreeInfo((node,)).size_estimate(node, limit)
 
 
 # -- rule automata ----------------------------------------------------------------------------
