@@ -17,12 +17,18 @@ import numpy as np
 
 from .bitmask import bitmask_width, mask_to_bitmask_row
 from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
-from .matcher import TERMINATED, Matcher
-from .regex import compile_regex
 from .grammar import DEFAULT_MAX_DEPTH, GrammarAutomaton
 from .jsonschema.compiler import JsonOptions, SchemaCompiler
-from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES, ByteDFA, restrict_bytes
+from .matcher import TERMINATED, Matcher
+from .regex import compile_regex
+from .regex.automaton import (
+    DEFAULT_MAX_DFA_STATES,
+    DEFAULT_MAX_NFA_STATES,
+    ByteDFA,
+    restrict_bytes,
+)
 from .regex.setops import is_empty
+from .tokentrie import _lookup, plain_utf8_table, simulates_plain_utf8
 from .vocab import Vocabulary
 
 #: Masks kept per compiled constraint; a 131k vocabulary costs 16 KiB per cached state.
@@ -79,7 +85,14 @@ class CompiledConstraint:
         self.kind = kind
         self.description = description
         self._edge_class = vocab.trie.edge_classes(automaton.byte_class[:256])
-        self._mask_cache: OrderedDict[Any, np.ndarray] = OrderedDict()
+        # Rows by matcher position (what the matcher asks for), and, under the whitespace guard,
+        # the automaton's unguarded rows by state. Insertion-ordered; the oldest entry goes first.
+        self._mask_cache: dict[int, np.ndarray] = {}
+        self._state_rows: dict[int, np.ndarray] = {}
+        self._rest_edge_class: np.ndarray | None = None
+        self._plain_utf8: np.ndarray | None = None
+        self._simulation_memo: dict[tuple[int, int], bool] = {}
+        self._byte_class256 = np.asarray(automaton.byte_class[:256], dtype=np.int64)
         self._mask_cache_size = mask_cache_size
         self._lock = threading.Lock()
         self._eos = frozenset(vocab.eos_token_ids)
@@ -154,15 +167,62 @@ class CompiledConstraint:
 
     # -- masks -------------------------------------------------------------------------------
     def _automaton_mask(self, state: int) -> np.ndarray:
-        """Boolean array over the vocabulary: tokens the automaton allows in ``state``, EOS when it accepts."""
-        allowed = np.zeros(self.vocab.size, dtype=bool)
+        """Boolean array over the vocabulary: tokens the automaton allows in ``state``, EOS when it accepts.
+
+        The string slicer: for each first byte ``b``, if the automaton after ``b`` provably reads
+        all plain string text (:func:`~constrain.tokentrie.simulates_plain_utf8`; JSON string
+        interiors), every plain token starting with ``b`` is allowed without a walk. Only the
+        vocabulary's few thousand other tokens, and the subtrees of the remaining first bytes,
+        are walked. Exact: the walks decide every token the shortcut does not.
+        """
         if state == TERMINATED:
+            allowed = np.zeros(self.vocab.size, dtype=bool)
             allowed[self._eos_ids] = True
             return allowed
-        allowed = self.vocab.trie.walk(self.automaton, self._edge_class, state)
-        if self.automaton.is_accepting(state):
+        trie = self.vocab.trie
+        automaton = self.automaton
+        num_classes = automaton.num_classes
+        plain_table = self._plain_table()
+        # Level 1 for every byte (the walk needs these entries anyway).
+        first = _lookup(automaton, state * num_classes + self._byte_class256)
+        candidates = np.flatnonzero((first >= 0) & (plain_table[0] >= 0))
+        good = np.zeros(256, dtype=bool)
+        if candidates.size > 32:  # a wide state: worth trying the shortcut
+            pairs = first[candidates] * 8 + plain_table[0, candidates]
+            memo = self._simulation_memo
+            for pair in np.unique(pairs).tolist():
+                a, u = divmod(pair, 8)
+                if simulates_plain_utf8(automaton, a, u, plain_table, memo):
+                    good[candidates[pairs == pair]] = True
+        if not good.any():
+            allowed = trie.walk(automaton, self._edge_class, state)
+        else:
+            plain, rest = trie.plain_split
+            alive = first >= 0
+            if good[self._plain_first_bytes].all():
+                allowed = plain.copy()  # JSON string interiors: every plain token
+            else:
+                allowed = plain & good[trie.first_byte]  # first_byte -1 -> good[255] (never plain)
+            if rest is not None:
+                if self._rest_edge_class is None:
+                    self._rest_edge_class = rest.edge_classes(automaton.byte_class[:256])
+                allowed |= rest.walk(automaton, self._rest_edge_class, state)
+            # Plain tokens whose first byte is not proven: walk their subtrees.
+            bad = np.flatnonzero(alive & ~good & (plain_table[0] >= 0))
+            roots = trie.root_of_byte[bad]
+            roots = roots[roots >= 0]
+            if roots.size:
+                allowed |= trie.walk(automaton, self._edge_class, state, roots)
+        if automaton.is_accepting(state):
             allowed[self._eos_ids] = True
         return allowed
+
+    def _plain_table(self) -> np.ndarray:
+        table = self._plain_utf8
+        if table is None:
+            table = self._plain_utf8 = plain_utf8_table(self.vocab.trie.producible_bytes)
+            self._plain_first_bytes = np.flatnonzero(table[0] >= 0)  # bytes a plain token can start with
+        return table
 
     def bitmask_row(self, position: int) -> np.ndarray:
         """The int32 bitmask row at ``position``, computed once per distinct mask and cached.
@@ -170,29 +230,33 @@ class CompiledConstraint:
         The array is the cache's own: callers must not write to it (Matcher.next_token_bitmask
         hands out read-only views). It stays writable because torch warns on read-only arrays.
         """
-        row = self._cached_row(position if position < 0 else position // self._width)
-        if self._ws_rows is None or position < 0:
-            return row
-        run = position % self._width
-        key = (position // self._width, run)
-        guarded = self._mask_cache.get(key)
-        if guarded is None:
-            guarded = row & self._ws_rows[run]
-            self._store(key, guarded)
-        return guarded
-
-    def _cached_row(self, state: int) -> np.ndarray:
-        row = self._mask_cache.get(state)
+        row = self._mask_cache.get(position)  # the hot path: one dict lookup
         if row is None:
-            row = mask_to_bitmask_row(self._automaton_mask(state))
-            self._store(state, row)
+            row = self._compute_row(position)
         return row
 
-    def _store(self, key: Any, row: np.ndarray) -> None:
+    def _compute_row(self, position: int) -> np.ndarray:
+        if self._ws_rows is None or position < 0:
+            row = mask_to_bitmask_row(self._automaton_mask(position))
+        else:
+            # Under the whitespace guard the automaton's row is shared by every blank run; the
+            # position's row is that row and the guard's row for the run.
+            state, run = divmod(position, self._width)
+            base = self._state_rows.get(state)
+            if base is None:
+                base = mask_to_bitmask_row(self._automaton_mask(state))
+                self._store(self._state_rows, state, base)
+            row = base & self._ws_rows[run]
+            if np.array_equal(row, base):
+                row = base  # the guard removes nothing here: share the array
+        self._store(self._mask_cache, position, row)
+        return row
+
+    def _store(self, cache: dict, key: int, row: np.ndarray) -> None:
         with self._lock:
-            self._mask_cache[key] = row
-            if len(self._mask_cache) > self._mask_cache_size:
-                self._mask_cache.popitem(last=False)
+            cache[key] = row
+            if len(cache) > self._mask_cache_size:
+                del cache[next(iter(cache))]  # the oldest entry
 
     @property
     def bitmask_width(self) -> int:

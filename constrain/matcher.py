@@ -86,7 +86,19 @@ class Matcher:
         ``bitmask`` has shape ``(batch, ceil(V/32))`` (or ``(ceil(V/32),)`` with ``index=0``), int32.
         """
         row = self._compiled.bitmask_row(self._history[-1])
-        if isinstance(bitmask, np.ndarray):
+        if type(bitmask) is np.ndarray:
+            # The hot path: a 2-D numpy bitmask of the right width, one row copied in place.
+            if bitmask.ndim == 2 and bitmask.shape[1] == row.shape[0]:
+                bitmask[index] = row
+                return
+            target = bitmask if bitmask.ndim == 1 else bitmask[index]
+            if target.shape[-1] != row.shape[0]:
+                raise ConstraintError(
+                    f"bitmask rows have {target.shape[-1]} words but this vocabulary needs {row.shape[0]}"
+                )
+            target[...] = row
+            return
+        if isinstance(bitmask, np.ndarray):  # a subclass
             target = bitmask if bitmask.ndim == 1 else bitmask[index]
             if target.shape[-1] != row.shape[0]:
                 raise ConstraintError(

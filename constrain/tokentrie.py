@@ -34,6 +34,7 @@ class TokenTrie:
 
     def __init__(self, token_bytes: Sequence[bytes | None]) -> None:
         self.vocab_size = len(token_bytes)
+        self._token_bytes = token_bytes
         prefixes: set[bytes] = set()
         for t in token_bytes:
             if t:
@@ -78,13 +79,26 @@ class TokenTrie:
         """Each node's incoming byte mapped through a DFA's byte classes (one gather per DFA)."""
         return np.asarray(byte_class, dtype=np.int64)[self.byte]
 
-    def walk(self, automaton: "Automaton", edge_class: np.ndarray, state: int) -> np.ndarray:
+    # A level is walked densely once more than 1/DENSE_FRACTION of its nodes are candidates, and
+    # it holds at least DENSE_MIN_LEVEL nodes (deep levels are small: a dense pass there would
+    # cost more in setup than it saves).
+    DENSE_FRACTION = 4
+    DENSE_MIN_LEVEL = 2048
+    # Frontiers this small are expanded in plain Python: a numpy level costs ~25 array calls,
+    # which long narrow chains (runs of spaces, dashes) pay once per byte.
+    SMALL_FRONTIER = 24
+
+    def walk(
+        self, automaton: Automaton, edge_class: np.ndarray, state: int, roots: np.ndarray | None = None
+    ) -> np.ndarray:
         """Boolean array over the vocabulary: tokens whose bytes ``automaton`` reads from ``state``.
 
-        Two strategies, chosen level by level: while few branches survive, a *sparse* walk expands
-        only the live nodes (a restrictive state such as ``[0-9]`` costs tens of microseconds);
-        once a level is mostly alive, a *dense* pass computes the state of every node of each
-        remaining level with three array operations, which beats expanding nearly everything.
+        Three strategies, chosen level by level: a handful of live branches is expanded in plain
+        Python (a chain of long tokens costs a microsecond per byte); while few branches survive,
+        a *sparse* numpy walk expands only the live nodes (a restrictive state such as ``[0-9]``
+        costs tens of microseconds); once a level is mostly alive, a *dense* pass computes the
+        state of every node of each remaining level with three array operations, which beats
+        expanding nearly everything.
 
         A lazy automaton (a grammar's) may hold unknown table entries; they are computed with
         ``automaton.resolve`` the first time the walk meets them.
@@ -94,16 +108,21 @@ class TokenTrie:
                 ``resolve``); table entries are next states, -1 = dead.
             edge_class: :meth:`edge_classes` of the automaton's byte classes.
             state: the state to start from.
+            roots: walk only the tokens under these depth-1 nodes (default: all of them).
         """
         num_classes = automaton.num_classes
-        frontier = self.root_children
+        frontier = self.root_children if roots is None else roots
         states = np.full(frontier.shape[0], state, dtype=np.int64)
         alive_nodes: list[np.ndarray] = []
         alive_states: list[np.ndarray] = []
+        small: list[int] = []  # live nodes found by the Python walk
         child_start = self.child_start
         child_count = self.child_count
         depth = 1  # depth of the nodes in ``frontier``
         while frontier.size:
+            if frontier.size <= self.SMALL_FRONTIER:
+                self._small_walk(automaton, edge_class, frontier.tolist(), states.tolist(), small)
+                break
             nxt = _lookup(automaton, states * num_classes + edge_class[frontier])
             keep = nxt >= 0
             frontier = frontier[keep]
@@ -117,7 +136,8 @@ class TokenTrie:
             if not total:
                 break
             depth += 1
-            if total * self.DENSE_FRACTION > self.level_start[depth + 1] - self.level_start[depth]:
+            level_size = self.level_start[depth + 1] - self.level_start[depth]
+            if level_size >= self.DENSE_MIN_LEVEL and total * self.DENSE_FRACTION > level_size:
                 return self._dense_walk(automaton, edge_class, depth, alive_nodes, alive_states)
             has_children = counts > 0
             frontier = frontier[has_children]
@@ -129,6 +149,8 @@ class TokenTrie:
             frontier = offsets + np.arange(total)
             states = np.repeat(nxt, counts)
         allowed = np.zeros(self.vocab_size, dtype=bool)
+        if small:
+            alive_nodes.append(np.array(small, dtype=np.int64))
         if alive_nodes:
             alive = np.concatenate(alive_nodes)
             ids = self.token[alive]
@@ -137,8 +159,122 @@ class TokenTrie:
                 allowed[self.extra_tokens[np.isin(self.extra_nodes, alive)]] = True
         return allowed
 
-    # A level is walked densely once more than 1/DENSE_FRACTION of its nodes are candidates.
-    DENSE_FRACTION = 4
+    def _small_walk(self, automaton, edge_class, nodes: list[int], states: list[int], alive: list[int]) -> None:
+        """Depth-first walk of a few branches in plain Python; appends the live nodes to ``alive``.
+
+        A node with many children hands them back to the vectorized :meth:`_sparse_from`."""
+        num_classes = automaton.num_classes
+        table = automaton.flat_table
+        lazy = automaton.lazy
+        child_start = self._child_start_list
+        child_end = self._child_end_list
+        stack = list(zip(nodes, states))
+        while stack:
+            node, st = stack.pop()
+            idx = st * num_classes + int(edge_class[node])
+            nxt = int(table[idx])
+            if nxt < -1 and lazy:
+                automaton.resolve(np.array([idx], dtype=np.int64))
+                table = automaton.flat_table
+                nxt = int(table[idx])
+            if nxt < 0:
+                continue
+            alive.append(node)
+            lo, hi = child_start[node], child_end[node]
+            if hi - lo > self.SMALL_FRONTIER:
+                self._sparse_from(automaton, edge_class, np.arange(lo, hi, dtype=np.int64), nxt, alive)
+                table = automaton.flat_table
+            else:
+                for child in range(lo, hi):
+                    stack.append((child, nxt))
+
+    def _sparse_from(self, automaton, edge_class, frontier: np.ndarray, state: int, alive: list[int]) -> None:
+        """The vectorized sparse walk of ``frontier`` (siblings, all from ``state``), results into ``alive``."""
+        num_classes = automaton.num_classes
+        states = np.full(frontier.shape[0], state, dtype=np.int64)
+        while frontier.size:
+            if frontier.size <= self.SMALL_FRONTIER:
+                self._small_walk(automaton, edge_class, frontier.tolist(), states.tolist(), alive)
+                return
+            nxt = _lookup(automaton, states * num_classes + edge_class[frontier])
+            keep = nxt >= 0
+            frontier = frontier[keep]
+            if not frontier.size:
+                return
+            nxt = nxt[keep].astype(np.int64, copy=False)
+            alive.extend(frontier.tolist())
+            counts = self.child_count[frontier]
+            total = int(counts.sum())
+            if not total:
+                return
+            has_children = counts > 0
+            frontier = frontier[has_children]
+            nxt = nxt[has_children]
+            counts = counts[has_children]
+            ends = np.cumsum(counts)
+            offsets = np.repeat(self.child_start[frontier] - (ends - counts), counts)
+            frontier = offsets + np.arange(total)
+            states = np.repeat(nxt, counts)
+
+    @property
+    def _child_start_list(self) -> list[int]:
+        """``child_start`` as a Python list (for the small-frontier walk), built on first use."""
+        if "_csl" not in self.__dict__:
+            self.__dict__["_csl"] = self.child_start.tolist()
+        return self.__dict__["_csl"]
+
+    @property
+    def _child_end_list(self) -> list[int]:
+        if "_cel" not in self.__dict__:
+            self.__dict__["_cel"] = self.child_end.tolist()
+        return self.__dict__["_cel"]
+
+    # -- the string slicer ------------------------------------------------------------------
+    @property
+    def plain_split(self) -> tuple[np.ndarray, TokenTrie | None]:
+        """``(plain, rest)``: the tokens made only of plain JSON-string text, and a trie of the others.
+
+        A token is *plain* when its bytes are read without dying by :data:`PLAIN_UTF8` from a
+        character boundary: printable ASCII other than ``"`` and ``\\`` (no control byte, no DEL),
+        and well-formed UTF-8 characters (the token may end inside one). Computed once per
+        vocabulary. Inside a JSON string a state that :func:`simulates_plain_utf8` allows every
+        plain token, so its mask is ``plain`` plus a walk of ``rest`` (a few thousand tokens
+        instead of the whole trie): llguidance's "slicer".
+        """
+        cached = self.__dict__.get("_plain_split")
+        if cached is None:
+            table = plain_utf8_table(self.producible_bytes)
+            plain = self.walk(_TableDFA(table), self.byte.astype(np.int64), 0)
+            rest_bytes = [None if plain[i] else t for i, t in enumerate(self._token_bytes)]
+            rest = TokenTrie(rest_bytes) if any(rest_bytes) else None
+            cached = self.__dict__["_plain_split"] = (plain, rest)
+        return cached
+
+    @property
+    def root_of_byte(self) -> np.ndarray:
+        """(256,) int64: the depth-1 node of each byte, -1 where no token starts with it."""
+        cached = self.__dict__.get("_root_of_byte")
+        if cached is None:
+            cached = np.full(256, -1, dtype=np.int64)
+            cached[self.byte[self.root_children]] = self.root_children
+            self.__dict__["_root_of_byte"] = cached
+        return cached
+
+    @property
+    def first_byte(self) -> np.ndarray:
+        """(vocab_size,) int16: each token's first byte, -1 for ids without bytes."""
+        cached = self.__dict__.get("_first_byte")
+        if cached is None:
+            cached = np.array([t[0] if t else -1 for t in self._token_bytes], dtype=np.int16)
+            self.__dict__["_first_byte"] = cached
+        return cached
+
+    @property
+    def producible_bytes(self) -> np.ndarray:
+        """(256,) bool: the bytes that occur in some token."""
+        seen = np.zeros(256, dtype=bool)
+        seen[self.byte[1:]] = True
+        return seen
 
     def _dense_walk(self, automaton, edge_class, depth, alive_nodes, alive_states):
         """Finish a walk level by level over *all* nodes, from ``depth`` on (see :meth:`walk`).
@@ -170,3 +306,98 @@ def _lookup(automaton, flat_indices: np.ndarray) -> np.ndarray:
             automaton.resolve(flat_indices[unknown])
             out = automaton.flat_table[flat_indices]
     return out
+
+
+class _TableDFA:
+    """A complete (non-lazy) automaton over raw bytes, for walks with :class:`TokenTrie`."""
+
+    lazy = False
+    num_classes = 256
+
+    def __init__(self, table: np.ndarray) -> None:
+        self.flat_table = np.ascontiguousarray(table, dtype=np.int64).reshape(-1)
+
+
+def plain_utf8_table(producible: np.ndarray | None = None) -> np.ndarray:
+    """(8, 256) transitions of the plain JSON-string text automaton, -1 = dead.
+
+    State 0 is a character boundary and loops on printable ASCII except ``"`` and ``\\``; states
+    1-3 expect 1-3 continuation bytes; 4-7 are the restricted second bytes after E0, ED, F0 and F4
+    (no overlong forms, no surrogates, nothing past U+10FFFF: exactly the UTF-8 the regex
+    compiler emits). Bytes outside ``producible`` are dead (no token can hold them anyway).
+    """
+    t = np.full((8, 256), -1, dtype=np.int64)
+    ascii_plain = [b for b in range(0x20, 0x7F) if b not in (0x22, 0x5C)]
+    t[0, ascii_plain] = 0
+    t[0, 0xC2:0xE0] = 1
+    t[0, 0xE1:0xF0] = 2
+    t[0, 0xE0] = 4
+    t[0, 0xED] = 5
+    t[0, 0xF1:0xF4] = 3
+    t[0, 0xF0] = 6
+    t[0, 0xF4] = 7
+    t[1, 0x80:0xC0] = 0
+    t[2, 0x80:0xC0] = 1
+    t[3, 0x80:0xC0] = 2
+    t[4, 0xA0:0xC0] = 1
+    t[5, 0x80:0xA0] = 1
+    t[6, 0x90:0xC0] = 2
+    t[7, 0x80:0x90] = 2
+    if producible is not None:
+        t[:, ~np.asarray(producible, dtype=bool)] = -1
+    return t
+
+
+def simulates_plain_utf8(
+    automaton, state: int, plain_state: int, plain_table: np.ndarray, memo: dict, max_pairs: int = 16
+) -> bool:
+    """Whether ``automaton`` from ``state`` reads every byte string that ``plain_table`` reads from
+    ``plain_state`` (so every plain token, or plain token tail, is alive there).
+
+    Proven by a simulation: pairs ``(automaton state, plain state)`` reachable together; every
+    byte alive in the plain automaton must be alive in ``automaton``. For speed it also demands
+    that each pair at a character boundary (plain state 0) loops on every plain ASCII byte (JSON
+    string interiors do; a counting state such as ``maxLength`` does not and is walked in full),
+    and gives up past ``max_pairs`` pairs. Results are memoized in ``memo`` (per automaton;
+    entries stay true forever since the automaton never changes, only its table gets filled in).
+    Unknown entries of a lazy automaton are resolved on the way.
+    """
+    key = (state, plain_state)
+    hit = memo.get(key)
+    if hit is not None:
+        return hit
+    num_classes = automaton.num_classes
+    byte_class = np.asarray(automaton.byte_class[:256], dtype=np.int64)
+    seen = {key}
+    todo = [key]
+    ok = True
+    while todo and ok:
+        a, u = todo.pop()
+        known = memo.get((a, u))
+        if known is not None and (a, u) != key:
+            ok = known
+            continue
+        urow = plain_table[u]
+        live = np.flatnonzero(urow >= 0)
+        classes, inverse = np.unique(byte_class[live], return_inverse=True)
+        row = _lookup(automaton, a * num_classes + classes)
+        nxt = row[inverse.reshape(-1)]
+        if (nxt < 0).any():
+            ok = False
+            break
+        if u == 0 and not (nxt[urow[live] == 0] == a).all():
+            ok = False  # not a loop on plain ASCII
+            break
+        for pair in set(zip(nxt.tolist(), urow[live].tolist())):
+            if pair not in seen:
+                if len(seen) >= max_pairs:
+                    ok = False
+                    break
+                seen.add(pair)
+                todo.append(pair)
+    if ok:
+        for pair in seen:  # every pair of a successful simulation simulates
+            memo[pair] = True
+    else:
+        memo[key] = False
+    return ok

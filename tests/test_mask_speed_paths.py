@@ -1,0 +1,172 @@
+"""The fast mask paths give exactly the brute-force masks.
+
+The mask of a state is computed by a hybrid trie walk (plain-Python chains, sparse and dense numpy
+levels), by the string "slicer" (plain string tokens taken wholesale where a simulation proves the
+automaton reads all plain text, only the other tokens walked) and cached per matcher position under
+the whitespace guard. Each is checked here against a per-token walk of the automaton, on the three
+real tokenizer families, at many states reached by seeded random walks.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+import constrain
+from constrain.bitmask import bitmask_row_to_ids, mask_to_bitmask_row
+from constrain.tokentrie import TokenTrie, plain_utf8_table, simulates_plain_utf8
+
+
+def _schema(schema):
+    return {"type": "json_schema", "json_schema": {"schema": schema}}
+
+
+FORMATS = [
+    _schema({"type": "object", "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}},
+             "required": ["name", "tags"]}),
+    _schema({"type": "object", "properties": {"a": {"type": "string", "minLength": 2, "maxLength": 6},
+                                              "b": {"type": "string", "pattern": "^[a-z]+é?$"},
+                                              "c": {"enum": ["red", "gr\"een", "blü"]}},
+             "required": ["a", "b", "c"]}),
+    _schema({"type": "object", "properties": {"id": {"type": "integer"}}, "additionalProperties": {"type": "string"}}),
+    {"type": "json_object"},
+    {"type": "regex", "schema": r'"[^"\\]*"( [a-z]{1,3})?'},
+    {"type": "regex", "schema": r"[a-zé ]*\.?"},
+    {"type": "regex", "schema": r'"(ab|[^"\\a])[^"\\]*"'},
+    {"type": "text"},
+]
+
+
+def _brute_automaton_mask(compiled, state: int) -> np.ndarray:
+    """Tokens the automaton reads from ``state``, one ``automaton.walk`` per byte (prefixes memoized)."""
+    automaton = compiled.automaton
+    memo = {b"": state}
+
+    def state_of(p: bytes) -> int:
+        s = memo.get(p)
+        if s is None:
+            prev = state_of(p[:-1])
+            s = -1 if prev < 0 else automaton.walk(prev, p[-1:])
+            memo[p] = s
+        return s
+
+    allowed = np.zeros(compiled.vocab.size, dtype=bool)
+    for tid, t in enumerate(compiled.vocab.token_bytes):
+        if t and state_of(t) >= 0:
+            allowed[tid] = True
+    return allowed
+
+
+def _expected_row(compiled, position: int) -> np.ndarray:
+    state = compiled.automaton_state(position)
+    allowed = _brute_automaton_mask(compiled, state)
+    if compiled.automaton.is_accepting(state):
+        allowed[list(compiled.vocab.eos_token_ids)] = True
+    row = mask_to_bitmask_row(allowed)
+    if compiled.max_whitespace is not None:
+        row = row & compiled._ws_rows[position % (compiled.max_whitespace + 1)]
+    return row
+
+
+def _walk_positions(compiled, rng: random.Random, steps: int, prefixes: list[str]):
+    """Matcher positions along random walks (uniform among allowed tokens), after each prefix."""
+    for prefix in prefixes:
+        m = compiled.matcher()
+        if prefix and not m.accept_string(prefix):
+            continue
+        for _ in range(steps):
+            yield m
+            ids = m.allowed_token_ids()
+            ids = ids[~np.isin(ids, compiled.vocab.eos_token_ids)]
+            if not ids.size:
+                break
+            assert m.accept_token(int(ids[rng.randrange(ids.size)]))
+
+
+PREFIXES = {
+    "json": ["", '{"name": "x', '{"a": "', '{"zz": "ab', '{"id": 1, "q', '{"id": 1, "', '{"'],
+    "regex": ["", '"ab', '"'],
+    "text": [""],
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f["type"] + ":" + str(f.get("json_schema", f.get("schema", "")))[:30])
+def test_masks_equal_brute_force(family, fmt):
+    name, vocab, _ = family
+    compiled = constrain.compile(fmt, vocab, cache=False)
+    kind = "json" if fmt["type"].startswith("json") else fmt["type"]
+    rng = random.Random(f"{name}:{fmt}")
+    steps = 3 if name == "tekken" else 5
+    checked = 0
+    for m in _walk_positions(compiled, rng, steps, PREFIXES[kind]):
+        position = m.state
+        if m.is_terminated():
+            continue
+        expected = _expected_row(compiled, position)
+        got = m.next_token_bitmask()
+        assert np.array_equal(got, expected), (
+            f"{name} {fmt} position {position}: extra {np.setdiff1d(bitmask_row_to_ids(got, vocab.size), bitmask_row_to_ids(expected, vocab.size))[:10]}"
+            f" missing {np.setdiff1d(bitmask_row_to_ids(expected, vocab.size), bitmask_row_to_ids(got, vocab.size))[:10]}"
+        )
+        # The filled caller row is the same (numpy fast path, 2-D and 1-D).
+        out = np.zeros((2, got.shape[0]), dtype=np.int32)
+        m.fill_next_token_bitmask(out, 1)
+        assert np.array_equal(out[1], expected) and not out[0].any()
+        flat = np.zeros(got.shape[0], dtype=np.int32)
+        m.fill_next_token_bitmask(flat)
+        assert np.array_equal(flat, expected)
+        # Spot-check the per-token rule (guard and EOS included) on a few ids.
+        for t in rng.sample(range(vocab.size), 40):
+            assert (m.is_token_allowed(t)) == bool(expected[t // 32] >> (t % 32) & 1)
+        checked += 1
+    assert checked >= 3
+
+
+def test_plain_split_matches_python_utf8(family):
+    """Plain tokens: no quote, backslash, control byte or DEL, and a strict UTF-8 prefix (Python's decoder)."""
+    name, vocab, _ = family
+    plain, rest = vocab.trie.plain_split
+    producible = vocab.producible_bytes
+    for tid, t in enumerate(vocab.token_bytes):
+        expected = bool(t) and not any(b < 0x20 or b in (0x22, 0x5C, 0x7F) for b in t)
+        if expected:
+            try:
+                t.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                expected = exc.reason == "unexpected end of data" and all(producible[b] for b in t)
+        assert plain[tid] == expected, (name, tid, t)
+        if t and not expected:
+            assert rest.token_node[tid] < rest.num_nodes  # every other token is in the rest trie
+
+
+def test_simulation_refuses_counting_and_narrow_states():
+    vocab = constrain.Vocabulary.from_token_bytes([None, b"a", b"ab", b'"', "é".encode(), b"\xc3", b"\xa9"], eos_token_ids=[0])
+    table = plain_utf8_table(vocab.trie.producible_bytes)
+    loop = constrain.compile({"type": "regex", "schema": r'[^"\\]*"'}, vocab, cache=False)
+    assert simulates_plain_utf8(loop.automaton, loop.automaton.start, 0, table, {})
+    counted = constrain.compile({"type": "regex", "schema": r'[^"\\]{0,3}"'}, vocab, cache=False)
+    assert not simulates_plain_utf8(counted.automaton, counted.automaton.start, 0, table, {})
+    ascii_only = constrain.compile({"type": "regex", "schema": r"[ -~]*"}, vocab, cache=False)
+    assert not simulates_plain_utf8(ascii_only.automaton, ascii_only.automaton.start, 0, table, {})
+
+
+def test_long_narrow_chains():
+    """Runs of spaces far longer than the small-frontier threshold, and wide nodes under them."""
+    tokens = [b" " * k for k in range(1, 80)] + [b" " * k + b"x" for k in range(0, 80, 3)]
+    tokens += [b"  " + bytes([c]) for c in range(0x21, 0x7F)]
+    vocab = constrain.Vocabulary.from_token_bytes([None] + tokens, eos_token_ids=[0])
+    for pattern in [r" {0,50}x?", r" *[!-~]", r" {2}[a-z]"]:
+        c = constrain.compile({"type": "regex", "schema": pattern}, vocab, cache=False)
+        got = c.vocab.trie.walk(c.automaton, c._edge_class, c.automaton.start)
+        assert np.array_equal(got, _brute_automaton_mask(c, c.automaton.start)), pattern
+
+
+def test_walk_from_roots_is_the_restriction():
+    vocab = constrain.Vocabulary.from_token_bytes([None, b"a", b"ab", b"b", b"ba", b"c"], eos_token_ids=[0])
+    c = constrain.compile({"type": "regex", "schema": r"[ab]+"}, vocab, cache=False)
+    trie: TokenTrie = vocab.trie
+    roots = trie.root_of_byte[[ord("b")]]
+    got = trie.walk(c.automaton, c._edge_class, c.automaton.start, roots)
+    assert np.flatnonzero(got).tolist() == [3, 4]
