@@ -152,13 +152,14 @@ class GrammarAutomaton:
         if self.rules[k] is not None:
             return
         dfa = rule_dfa(self.grammar.rules[k], self._producible, self._dfa_kwargs)
-        num_rules = len(self.rules)
+        # Per state: the rules it can call there and where it resumes afterwards.
         per_state: list[list[tuple[int, int]]] = [[] for _ in range(dfa.num_states)]
-        width = dfa.byte_class.shape[0]
-        for callee in range(min(num_rules, width - 256)):
-            column = dfa.table[:, dfa.byte_class[256 + callee]]
-            for s in np.flatnonzero(column >= 0).tolist():
-                per_state[s].append((callee, int(column[s])))
+        callable_rules = min(len(self.rules), dfa.byte_class.shape[0] - 256)
+        if callable_rules > 0:
+            resume = dfa.table[:, dfa.byte_class[256 : 256 + callable_rules]]
+            states, callees = np.nonzero(resume >= 0)
+            for s, callee, r in zip(states.tolist(), callees.tolist(), resume[states, callees].tolist()):
+                per_state[s].append((callee, r))
         self._calls[k] = per_state
         # Rows indexed by global byte class (each global class lies inside one class of the rule).
         self._rows[k] = dfa.table[:, dfa.byte_class[self._class_byte]].tolist()
