@@ -246,9 +246,7 @@ class CompiledConstraint:
             if base is None:
                 base = mask_to_bitmask_row(self._automaton_mask(state))
                 self._store(self._state_rows, state, base)
-            row = base & self._ws_rows[run]
-            if np.array_equal(row, base):
-                row = base  # the guard removes nothing here: share the array
+            row = np.bitwise_and(base, self._ws_rows[run])
         self._store(self._mask_cache, position, row)
         return row
 
