@@ -495,7 +495,9 @@ class SchemaCompiler:
             sub = self._as_dict(branch, bptr, base, 0)
             if sub == {"not": {}}:
                 continue  # a false branch matches nothing
-            merged.append((self._merge(sub, rest, bptr) if rest else sub, bptr))
+            # The surrounding keywords first: their properties then come before the branch's, the
+            # order in which instances written against such schemas list them (and allOf's order).
+            merged.append((self._merge(rest, sub, bptr) if rest else sub, bptr))
         if key == "oneOf" and len(merged) > 1 and not self._pairwise_disjoint([m for m, _ in merged], base, ptr):
             narrowed = self._disjoin([m for m, _ in merged], base, ptr)
             if narrowed is None:
