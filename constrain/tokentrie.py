@@ -271,9 +271,12 @@ class TokenTrie:
 
     @property
     def producible_bytes(self) -> np.ndarray:
-        """(256,) bool: the bytes that occur in some token."""
-        seen = np.zeros(256, dtype=bool)
-        seen[self.byte[1:]] = True
+        """(256,) bool: the bytes that occur in some token (computed once; do not modify)."""
+        seen = self.__dict__.get("_producible")
+        if seen is None:
+            seen = np.zeros(256, dtype=bool)
+            seen[self.byte[1:]] = True
+            self.__dict__["_producible"] = seen
         return seen
 
     def _dense_walk(self, automaton, edge_class, depth, alive_nodes, alive_states):
