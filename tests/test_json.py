@@ -568,6 +568,28 @@ COUNTED_AND_NEGATED = {
         [{}, {"x": True}, {"x": True, "y": False}, {"x": False, "y": True}],
         [{"x": True, "y": True}],
     ),
+    # Non-strings satisfy {pattern} and non-objects satisfy {required}: their negations keep
+    # strings and objects only (MaskBench Handwritten/string5 produced `true` before).
+    "not_pattern_untyped": (
+        {"not": {"pattern": "^a"}, "maxLength": 6},
+        ["", "ba", "zzz"],
+        ["abc", True, None, 3, {}, []],
+    ),
+    "not_required_untyped": (
+        {"not": {"required": ["a"]}},
+        [{}, {"b": 1}],
+        [{"a": 1}, True, "s", 0, []],
+    ),
+    "not_required_together_untyped": (
+        {"not": {"required": ["a", "b"]}},
+        [{}, {"a": 1}, {"b": 2}],
+        [{"a": 1, "b": 2}, "s", None],
+    ),
+    "anyof_of_not_patterns": (
+        {"anyOf": [{"not": {"pattern": "^[a-z]+$"}}, {"not": {"pattern": "x"}}], "maxLength": 5},
+        ["ab", "x1", "AB"],
+        ["abx", True, 1],
+    ),
     # uniqueItems over a finite set of values: the automaton remembers which were used.
     "unique_enum": (
         {"type": "array", "items": {"enum": ["a", "b", "c", 1]}, "uniqueItems": True, "minItems": 1},

@@ -357,6 +357,12 @@ class SchemaCompiler:
         self._schemas_kept.extend(variants)
         return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
 
+    def _only_type(self, schema: dict, kind: str, ptr: str) -> dict:
+        """``schema`` restricted to one JSON type (an error when it allows no value of it)."""
+        if kind not in _types_of(schema):
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value: its not only admits {kind}s, which its type excludes")
+        return dict(schema, type=kind)
+
     def _not_object(self, schema: dict, base: str, ptr: str) -> Node:
         """``not: {required: R, properties: P}`` (optionally with ``type: object``) as variants.
 
@@ -428,11 +434,14 @@ class SchemaCompiler:
             return out
         forbidden = _forbidden_properties(neg)
         if forbidden is not None:
+            # Every non-object satisfies {required: ...}, so the negation keeps objects only.
+            out = self._only_type(out, "object", ptr)
             out["$forbidden"] = list(out.get("$forbidden", [])) + forbidden
             return out
         together = _required_together(neg)
         if together is not None:
             # not (all of these present) = at least one of them absent: expanded into variants.
+            out = self._only_type(out, "object", ptr)
             out["$not_all"] = list(out.get("$not_all", [])) + [together]
             return out
         if keys in ({"enum"}, {"const"}):
@@ -441,6 +450,8 @@ class SchemaCompiler:
                 out["$not_values"] = list(out.get("$not_values", [])) + values
                 return out
         if keys == {"pattern"} and isinstance(neg["pattern"], str):
+            # Every non-string satisfies {pattern}, so the negation keeps strings only.
+            out = self._only_type(out, "string", ptr)
             out["$not_patterns"] = list(out.get("$not_patterns", [])) + [neg["pattern"]]
             return out
         if (keys <= {"required", "properties", "type"} and keys & {"required", "properties"}
