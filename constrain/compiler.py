@@ -309,6 +309,7 @@ def compile(
     max_whitespace: int = DEFAULT_MAX_WHITESPACE,
     max_depth: int = DEFAULT_MAX_DEPTH,
     cache: bool = True,
+    property_order: str = "schema",
 ) -> CompiledConstraint:
     """Compile a chat-completions ``response_format`` for ``vocab``.
 
@@ -331,6 +332,8 @@ def compile(
             ``indent=2`` up to 15 levels deep.
         max_depth: deepest nesting of JSON objects/arrays generated (recursive schemas, json_object).
         cache: reuse an earlier compilation of the same format for the same vocabulary object.
+        property_order: JSON objects' declared properties in the schema's order ("schema",
+            the default) or, for objects with at most 8 of them, in any order ("any").
 
     Raises:
         InvalidResponseFormatError: unknown type or malformed shape.
@@ -343,7 +346,7 @@ def compile(
     if cache:
         try:
             key = (json.dumps(response_format, sort_keys=True), id(vocab), max_nfa_states, max_dfa_states,
-                   lenient, whitespace, max_whitespace, max_depth)
+                   lenient, whitespace, max_whitespace, max_depth, property_order)
         except (TypeError, ValueError):
             key = None  # not JSON-serializable: let the validation below report it
         if key is not None:
@@ -352,7 +355,9 @@ def compile(
                 if hit is not None and hit[0] is vocab:
                     _COMPILE_CACHE.move_to_end(key)
                     return hit[1]
-    json_options = JsonOptions(whitespace=whitespace, lenient=lenient)
+    if property_order not in ("schema", "any"):
+        raise ConstraintError(f"property_order must be 'schema' or 'any', not {property_order!r}")
+    json_options = JsonOptions(whitespace=whitespace, lenient=lenient, property_order=property_order)
     compiled = _compile_uncached(
         response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
     )

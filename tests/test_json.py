@@ -556,7 +556,8 @@ COUNTED_AND_NEGATED = {
     ),
     # Extras allowed: at least one declared member is generated (a sound subset).
     "at_least_one_declared": (
-        {"type": "object", "properties": {"a": _INT, "b": _INT}, "minProperties": 1},
+        {"type": "object", "properties": {"a": _INT, "b": _INT}, "minProperties": 1,
+         "propertyNames": {"maxLength": 2}, "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 9}},
         [{"a": 1}, {"a": 1, "b": 2}],
         [{}],
     ),
@@ -620,7 +621,7 @@ def test_one_of_narrowing_is_sound(smollm2_vocab, name):
     _check_schema_sound(smollm2_vocab, name, *ONE_OF_NARROWED[name])
 
 
-def _check_schema_sound(smollm2_vocab, name, schema, valid, invalid):
+def _check_schema_sound(smollm2_vocab, name, schema, valid, invalid, min_ended=3):
     """Valid values accepted, invalid ones rejected, and seeded random walks validate."""
     validator = validator_for(schema)
     for value in valid:
@@ -634,13 +635,13 @@ def _check_schema_sound(smollm2_vocab, name, schema, valid, invalid):
         assert not accepts_text(compiled, json.dumps(value)), value
     rng = random.Random(name)
     ended = 0
-    for _ in range(25):
-        out = random_walk(compiled, rng, max_tokens=200)
+    for _ in range(40):
+        out = random_walk(compiled, rng, max_tokens=300)
         if out is None:
             continue
         ended += 1
         assert validator.is_valid(json.loads(out)), out
-    assert ended >= 5
+    assert ended >= min_ended
 
 
 @pytest.mark.parametrize(
@@ -657,3 +658,30 @@ def _check_schema_sound(smollm2_vocab, name, schema, valid, invalid):
 def test_one_of_still_refused_when_inseparable(smollm2_vocab, schema):
     with pytest.raises(constrain.UnsupportedSchemaError, match="oneOf"):
         constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+
+
+def test_small_objects_accept_any_property_order(smollm2_vocab):
+    """property_order="any": up to 8 declared properties in any order, each at most once, required ones present."""
+    schema = {"type": "object", "properties": {"a": _INT, "b": {"type": "string", "maxLength": 3}, "c": {"type": "boolean"}},
+              "required": ["b"]}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False,
+                                 property_order="any")
+    for text in ['{"b": "x"}', '{"c": true, "a": 1, "b": "x"}', '{"b":"x","a":2}', '{"a": 1, "zz": [1], "b": "y"}']:
+        assert accepts_text(compiled, text), text
+    for text in ['{"a": 1}', '{"b": "x", "b": "y"}', '{"a": 1, "b": "x", "a": 2}', '{"c": 1, "b": "x"}']:
+        assert not accepts_text(compiled, text), text
+    strict = constrain.compile({"type": "json_schema", "json_schema": {"schema": dict(schema, additionalProperties=False)}},
+                               smollm2_vocab, cache=False, property_order="any")
+    assert accepts_text(strict, '{"c": false, "b": "x"}')
+    assert not accepts_text(strict, '{"b": "x", "zz": 1}')
+    # Walks on the strict form (uniform walks rarely close an object that takes any extra member).
+    validator = validator_for(dict(schema, additionalProperties=False))
+    rng = random.Random(3)
+    orders = set()
+    for _ in range(30):
+        out = random_walk(strict, rng, max_tokens=200)
+        if out is not None:
+            value = json.loads(out)
+            assert validator.is_valid(value), out
+            orders.add(tuple(k for k in value if k in "abc"))
+    assert len(orders) > 2  # several orders are actually generated

@@ -87,11 +87,19 @@ class JsonOptions:
         max_repeat: the most characters of a string or items of an array generated for a
             ``maxLength``/``maxItems`` above it: such bounds are tightened to it (sound; longer
             valid values are not produced), and a ``minLength``/``minItems`` above it is refused.
+        property_order: "schema" (default): declared properties come in the schema's order.
+            "any": the declared properties of an object with at most ``any_order_max`` of them
+            may come in any order (each at most once, additional ones anywhere between); larger
+            objects keep the schema's order.
+        any_order_max: see ``property_order`` (the automaton tracks the set of properties seen,
+            so its size grows as 2**n).
     """
 
     whitespace: str = "default"
     lenient: bool = False
     max_repeat: int = 256
+    property_order: str = "schema"
+    any_order_max: int = 8
 
 
 def _ptr(base: str, *parts: Any) -> str:
@@ -1053,6 +1061,11 @@ class SchemaCompiler:
         else:
             b_next = EMPTY
             a_next = EMPTY
+        counted_extras = extra_member is not None and all_required and (extra_min > 0 or extra_max is not None)
+        if (self.options.property_order == "any" and 2 <= len(member_nodes) <= self.options.any_order_max
+                and not counted_extras):
+            body = self._members_any_order(member_nodes, extra_member, count_min, count_max, ptr)
+            return Concat((literal("{"), self.ws, body, self.ws, literal("}")))
         if count_min or count_max is not None:
             a_next = self._counted_members(member_nodes, a_next, b_next, count_min, count_max, ptr)
         else:
@@ -1064,6 +1077,52 @@ class SchemaCompiler:
                 else:
                     a_next, b_next = Alt((with_it_a, a_next)), Alt((with_it_b, b_next))
         return Concat((literal("{"), self.ws, a_next, self.ws, literal("}")))
+
+    def _members_any_order(self, member_nodes: list[tuple[Node, bool]], extra_member: Node | None,
+                           count_min: int, count_max: int | None, ptr: str) -> Node:
+        """Declared members in any order, each at most once, additional ones anywhere between.
+
+        ``after(S)``: what may follow once the declared members in ``S`` (and maybe extras) were
+        written. Each member is its own rule, so the object's automaton has about ``2**n`` states
+        over calls instead of copies of the members' key tries.
+        """
+        calls: list[Node] = []
+        for i, (node, _) in enumerate(member_nodes):
+            if not isinstance(node, Call):
+                rule = self._new_rule(f"member {i} at {ptr or '/'}")
+                self._rules[rule] = node
+                node = Call(rule)
+            calls.append(node)
+        n = len(calls)
+        required = frozenset(i for i, (_, req) in enumerate(member_nodes) if req)
+        extras: Node = Repeat(Concat((self.sep, extra_member)), 0, None) if extra_member is not None else EMPTY
+        memo: dict[frozenset[int], Node | None] = {}
+
+        def may_end(done: frozenset[int]) -> bool:
+            return required <= done and len(done) >= count_min
+
+        def after(done: frozenset[int]) -> Node | None:
+            if done not in memo:
+                options: list[Node] = [EMPTY] if may_end(done) else []
+                if count_max is None or len(done) < count_max:
+                    for i in range(n):
+                        if i not in done:
+                            rest = after(done | {i})
+                            if rest is not None:
+                                options.append(Concat((self.sep, calls[i], rest)))
+                memo[done] = None if not options else Concat((extras, options[0] if len(options) == 1 else Alt(tuple(options))))
+            return memo[done]
+
+        starts: list[Node] = [EMPTY] if may_end(frozenset()) else []
+        for i in range(n):
+            rest = after(frozenset({i}))
+            if rest is not None and (count_max is None or count_max >= 1):
+                starts.append(Concat((calls[i], rest)))
+        if extra_member is not None and after(frozenset()) is not None:
+            starts.append(Concat((extra_member, after(frozenset()))))  # type: ignore[arg-type]
+        if not starts:
+            raise InvalidSchemaError(f"no set of properties satisfies the object schema at {ptr or '/'}")
+        return starts[0] if len(starts) == 1 else Alt(tuple(starts))
 
     def _counted_members(self, member_nodes: list[tuple[Node, bool]], tail_first: Node, tail_more: Node,
                          count_min: int, count_max: int | None, ptr: str) -> Node:
