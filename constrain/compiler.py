@@ -289,6 +289,17 @@ def _schema_of(json_schema: Any) -> Any:
     return dict(json_schema)
 
 
+def format_kind(response_format: Any) -> Any:
+    """The ``type`` of a ``response_format`` dict (raises when it is not a dict with a type)."""
+    if not isinstance(response_format, Mapping):
+        raise InvalidResponseFormatError(
+            f"response_format must be an object like {{\"type\": \"text\"}}, not {type(response_format).__name__}"
+        )
+    if "type" not in response_format:
+        raise InvalidResponseFormatError("response_format is missing its 'type' field")
+    return response_format["type"]
+
+
 def _check_keys(response_format: Mapping[str, Any], allowed: set[str]) -> None:
     extra = sorted(set(response_format) - allowed - {"type"})
     if extra:
@@ -380,13 +391,7 @@ def _compile_uncached(
 ) -> CompiledConstraint:
     if response_format is None:
         return CompiledConstraint(_any_bytes_dfa(), vocab, kind="text", description="any text")
-    if not isinstance(response_format, Mapping):
-        raise InvalidResponseFormatError(
-            f"response_format must be an object like {{\"type\": \"text\"}}, not {type(response_format).__name__}"
-        )
-    if "type" not in response_format:
-        raise InvalidResponseFormatError("response_format is missing its 'type' field")
-    kind = response_format["type"]
+    kind = format_kind(response_format)
     if kind == "text":
         _check_keys(response_format, set())
         return CompiledConstraint(_any_bytes_dfa(), vocab, kind="text", description="any text")

@@ -65,6 +65,7 @@ from .compiler import (
     CompiledConstraint,
     _check_keys,
     _schema_of,
+    format_kind,
 )
 from .compiler import compile as compile_format
 from .errors import (
@@ -409,13 +410,7 @@ def _call_object(tool: _Tool, arguments_rule: int, json_ws: Node) -> Node:
 
 def _content(b: _Builder, response_format: Mapping, opts: dict[str, Any], json_options: JsonOptions) -> Node | ByteDFA:
     """The content node of a non-text ``response_format``: a Call of its JSON rule, or a regex DFA."""
-    if not isinstance(response_format, Mapping):
-        raise InvalidResponseFormatError(
-            f"response_format must be an object like {{\"type\": \"text\"}}, not {type(response_format).__name__}"
-        )
-    if "type" not in response_format:
-        raise InvalidResponseFormatError("response_format is missing its 'type' field")
-    kind = response_format["type"]
+    kind = format_kind(response_format)
     if kind == "json_object":
         _check_keys(response_format, set())
         return Call(b.add_grammar(SchemaCompiler(True, json_options).compile_any_object(), "content: "))
