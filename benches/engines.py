@@ -76,6 +76,8 @@ def load_tokenizer(name: str) -> Tokenizer:
 
 class ConstrainEngine:
     name = "constrain"
+    #: compile options (the benches' --property-order sets ``property_order`` here)
+    options: dict[str, Any] = {}
 
     def __init__(self, tok: Tokenizer) -> None:
         self.tok = tok
@@ -86,7 +88,7 @@ class ConstrainEngine:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return constrain.compile(response_format, self.tok.vocab, cache=False)
+                return constrain.compile(response_format, self.tok.vocab, cache=False, **self.options)
         except (constrain.ConstraintError, RecursionError) as exc:
             raise EngineRefused(f"{type(exc).__name__}: {exc}") from exc
 

@@ -65,6 +65,10 @@ def texts_of(instance: Any) -> list[str]:
 # -- the worker: one engine, one schema at a time ------------------------------------------------
 
 def _worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any) -> None:
+    if os.environ.get("CONSTRAIN_PROPERTY_ORDER"):
+        from engines import ConstrainEngine
+
+        ConstrainEngine.options = {"property_order": os.environ["CONSTRAIN_PROPERTY_ORDER"]}
     if memory_gb:
         limit = int(memory_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -298,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="append per-schema results here (JSON lines)")
     parser.add_argument("--resume", action="store_true", help="skip (engine, schema) pairs already in --out")
     parser.add_argument("--report", metavar="JSONL", help="only print the table of an earlier --out file")
+    parser.add_argument("--property-order", choices=["schema", "any"], default="schema",
+                        help="constrain's property_order (default: schema, the library default)")
     args = parser.parse_args(argv)
 
     if args.report:
@@ -306,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         report(rows)
         return 0
     engines = [e for e in args.engines.split(",") if e]
+    os.environ["CONSTRAIN_PROPERTY_ORDER"] = args.property_order  # read by the spawned workers
     records = load(args.data, args.per_category, args.seed, args.categories.split(",") if args.categories else None)
     done: set[tuple[str, str]] = set()
     rows: list[dict] = []
