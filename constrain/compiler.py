@@ -265,9 +265,33 @@ class CompiledConstraint:
 # response_format parsing
 # --------------------------------------------------------------------------------------------
 
-_COMPILE_CACHE: OrderedDict[tuple[Any, ...], tuple[Vocabulary, CompiledConstraint]] = OrderedDict()
-_COMPILE_CACHE_SIZE = 64
-_COMPILE_LOCK = threading.Lock()
+class ConstraintCache:
+    """A small thread-safe LRU of compiled constraints, keyed by their inputs (and the vocabulary).
+
+    Entries hold the vocabulary itself, so an id reused by a new vocabulary object never hits.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Vocabulary, CompiledConstraint]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], vocab: Vocabulary) -> CompiledConstraint | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None or hit[0] is not vocab:
+                return None
+            self._entries.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: tuple[Any, ...], vocab: Vocabulary, compiled: CompiledConstraint) -> None:
+        with self._lock:
+            self._entries[key] = (vocab, compiled)
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_COMPILE_CACHE = ConstraintCache()
 
 
 def _schema_of(json_schema: Any) -> Any:
@@ -360,12 +384,9 @@ def compile(
                    lenient, whitespace, max_whitespace, max_depth, property_order)
         except (TypeError, ValueError):
             key = None  # not JSON-serializable: let the validation below report it
-        if key is not None:
-            with _COMPILE_LOCK:
-                hit = _COMPILE_CACHE.get(key)
-                if hit is not None and hit[0] is vocab:
-                    _COMPILE_CACHE.move_to_end(key)
-                    return hit[1]
+        hit = None if key is None else _COMPILE_CACHE.get(key, vocab)
+        if hit is not None:
+            return hit
     if property_order not in ("schema", "any"):
         raise ConstraintError(f"property_order must be 'schema' or 'any', not {property_order!r}")
     json_options = JsonOptions(whitespace=whitespace, lenient=lenient, property_order=property_order)
@@ -373,10 +394,7 @@ def compile(
         response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
     )
     if key is not None:
-        with _COMPILE_LOCK:
-            _COMPILE_CACHE[key] = (vocab, compiled)
-            if len(_COMPILE_CACHE) > _COMPILE_CACHE_SIZE:
-                _COMPILE_CACHE.popitem(last=False)
+        _COMPILE_CACHE.put(key, vocab, compiled)
     return compiled
 
 

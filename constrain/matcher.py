@@ -86,36 +86,21 @@ class Matcher:
         ``bitmask`` has shape ``(batch, ceil(V/32))`` (or ``(ceil(V/32),)`` with ``index=0``), int32.
         """
         row = self._compiled.bitmask_row(self._history[-1])
-        if type(bitmask) is np.ndarray:
-            # The hot path: a 2-D numpy bitmask of the right width, one row copied in place.
-            if bitmask.ndim == 2 and bitmask.shape[1] == row.shape[0]:
-                bitmask[index] = row
-                return
-            target = bitmask if bitmask.ndim == 1 else bitmask[index]
-            if target.shape[-1] != row.shape[0]:
-                raise ConstraintError(
-                    f"bitmask rows have {target.shape[-1]} words but this vocabulary needs {row.shape[0]}"
-                )
-            target[...] = row
-            return
-        if isinstance(bitmask, np.ndarray):  # a subclass
-            target = bitmask if bitmask.ndim == 1 else bitmask[index]
-            if target.shape[-1] != row.shape[0]:
-                raise ConstraintError(
-                    f"bitmask rows have {target.shape[-1]} words but this vocabulary needs {row.shape[0]}"
-                )
-            target[...] = row
+        # The hot path: a plain 2-D numpy bitmask of the right width, one row copied in place.
+        if type(bitmask) is np.ndarray and bitmask.ndim == 2 and bitmask.shape[1] == row.shape[0]:
+            bitmask[index] = row
             return
         torch = sys.modules.get("torch")
-        if torch is not None and isinstance(bitmask, torch.Tensor):
-            target = bitmask if bitmask.dim() == 1 else bitmask[index]
-            if target.shape[-1] != row.shape[0]:
-                raise ConstraintError(
-                    f"bitmask rows have {target.shape[-1]} words but this vocabulary needs {row.shape[0]}"
-                )
+        is_tensor = torch is not None and isinstance(bitmask, torch.Tensor)
+        if not (is_tensor or isinstance(bitmask, np.ndarray)):
+            raise ConstraintError(f"bitmask must be a numpy array or torch tensor, not {type(bitmask).__name__}")
+        target = bitmask if bitmask.ndim == 1 else bitmask[index]
+        if target.shape[-1] != row.shape[0]:
+            raise ConstraintError(f"bitmask rows have {target.shape[-1]} words but this vocabulary needs {row.shape[0]}")
+        if is_tensor:
             target.copy_(torch.from_numpy(row))
-            return
-        raise ConstraintError(f"bitmask must be a numpy array or torch tensor, not {type(bitmask).__name__}")
+        else:
+            target[...] = row
 
     def allowed_token_ids(self) -> np.ndarray:
         """Sorted int64 array of the token ids allowed next (EOS ids only when complete)."""

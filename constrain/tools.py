@@ -52,8 +52,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +61,7 @@ import numpy as np
 from .compiler import (
     DEFAULT_MAX_WHITESPACE,
     CompiledConstraint,
+    ConstraintCache,
     _check_keys,
     _schema_of,
     format_kind,
@@ -523,9 +522,7 @@ def _compose(
     )
 
 
-_CACHE: OrderedDict[tuple[Any, ...], tuple[Vocabulary, CompiledConstraint]] = OrderedDict()
-_CACHE_SIZE = 64
-_CACHE_LOCK = threading.Lock()
+_CACHE = ConstraintCache()
 
 
 def build_output_constraint(
@@ -586,21 +583,15 @@ def build_output_constraint(
             )  # fmt: skip
         except (TypeError, ValueError):
             key = None
-        if key is not None:
-            with _CACHE_LOCK:
-                hit = _CACHE.get(key)
-                if hit is not None and hit[0] is vocab:
-                    _CACHE.move_to_end(key)
-                    return hit[1]
+        hit = None if key is None else _CACHE.get(key, vocab)
+        if hit is not None:
+            return hit
     compiled = _compose(
         vocab, response_format, tool_list, mode, named, bool(parallel_tool_calls), bool(parse_reasoning),
         tool_format, reasoning_format, opts,
     )  # fmt: skip
     if key is not None:
-        with _CACHE_LOCK:
-            _CACHE[key] = (vocab, compiled)
-            if len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+        _CACHE.put(key, vocab, compiled)
     return compiled
 
 
