@@ -299,7 +299,7 @@ def test_whitespace_guard_bounds_blank_runs(smollm2_vocab):
         ({"type": "array", "uniqueItems": True}, constrain.UnsupportedSchemaError, "'uniqueItems' at /"),
         ({"properties": {"a": {"if": {"type": "string"}}}}, constrain.UnsupportedSchemaError, "'if' at /properties/a"),
         ({"type": "object", "patternProperties": {"^x": {}, "y$": {}}}, constrain.UnsupportedSchemaError, "'patternProperties'"),
-        ({"oneOf": [{"type": "object"}, {"type": "object", "required": ["a"]}]}, constrain.UnsupportedSchemaError, "'oneOf'"),
+        ({"oneOf": [{"type": "object", "minProperties": 1}, {"type": "object", "required": ["a"]}]}, constrain.UnsupportedSchemaError, "'oneOf'"),
         ({"type": "string", "pattern": "(a)\\1"}, constrain.UnsupportedSchemaError, "'pattern'"),
     ],
 )
@@ -644,15 +644,116 @@ def _check_schema_sound(smollm2_vocab, name, schema, valid, invalid, min_ended=3
     assert ended >= min_ended
 
 
+#: oneOf whose branches overlap, made exact as "this branch and not the others", and `not` of
+#: scalar schemas (complements of string and number automata), name -> (schema, valid, invalid).
+EXCLUSIVE_AND_NEGATED = {
+    "one_of_object_and_object_with_a": (
+        {"oneOf": [{"type": "object"}, {"type": "object", "required": ["a"]}]},
+        [{}, {"b": 1}],
+        [{"a": 1}, {"a": 1, "b": 2}, "s"],
+    ),
+    "one_of_typeless_properties_and_string": (
+        {"oneOf": [{"properties": {"a": {"type": "integer"}}}, {"type": "string"}]},
+        [{"a": 1}, 3, None, [1]],
+        ["s", "", {"a": "x"}],
+    ),
+    "one_of_overlapping_patterns": (
+        {"oneOf": [{"type": "string", "pattern": "^a", "maxLength": 5}, {"type": "string", "pattern": "b$", "maxLength": 5}]},
+        ["ax", "xb", "a", "b"],
+        ["ab", "axb", "x", ""],
+    ),
+    "one_of_enum_and_string": (
+        {"oneOf": [{"enum": ["linux"]}, {"type": "string", "maxLength": 8}]},
+        ["mac", "windows"],
+        ["linux", "very long name", 1],
+    ),
+    "one_of_multiples": (
+        {"type": "integer", "minimum": 1, "maximum": 40, "oneOf": [{"multipleOf": 3}, {"multipleOf": 5}]},
+        [3, 5, 9, 10, 25, 27],
+        [15, 30, 7, 0, 45],
+    ),
+    "nested_one_of_in_all_of": (
+        {"type": "integer", "minimum": 1, "maximum": 200,
+         "allOf": [{"oneOf": [{"multipleOf": 5}, {"multipleOf": 10}]}, {"oneOf": [{"not": {"multipleOf": 5}}, {"multipleOf": 7}]}]},
+        [35, 105],
+        [70, 140, 5, 10, 7, 3],
+    ),
+    "not_multiple_of_for_numbers": (
+        {"type": "number", "minimum": 0, "maximum": 10, "not": {"multipleOf": 3}},
+        [1, 2.5, 4, 8.75],
+        [0, 3, 3.0, 6, 9],
+    ),
+    "not_integer_for_numbers": (
+        {"type": "number", "not": {"type": "integer"}},
+        [1.5, -0.25],
+        [1, 2.0, 0, "x"],
+    ),
+    "not_numeric_enum_and_range": (
+        {"type": "integer", "minimum": -5, "maximum": 20, "not": {"anyOf": [{"enum": [0, 7]}, {"minimum": 10, "maximum": 12}]}},
+        [-5, 1, 9, 13, 20],
+        [0, 7, 10, 11, 12, 21],
+    ),
+    "not_decimal_multiple": (
+        {"type": "number", "minimum": 0, "maximum": 2, "not": {"multipleOf": 0.1}},
+        [0.25, 1.05],
+        [0.5, 1, 1.1, 2],
+    ),
+    "not_string_length": (
+        {"type": "string", "not": {"minLength": 2, "maxLength": 3}},
+        ["", "a", "abcd"],
+        ["ab", "abc", 1],
+    ),
+    "not_typeless_string_keyword_keeps_short_strings_only": (
+        {"not": {"minLength": 2}},
+        ["", "a"],
+        ["ab", 1, None, [], {}],
+    ),
+    # Python's re reads \d as any Unicode digit and lets "$" match before a final newline: the
+    # negated pattern takes the widest reading, so both are excluded too.
+    "not_pattern_wide_reading": (
+        {"type": "string", "maxLength": 4, "not": {"pattern": "^\\d+$"}},
+        ["a", "1a", ""],
+        ["12", "12\n", "\u0663"],
+    ),
+    # Every keyword is exact over a finite set of candidates, even those refused elsewhere.
+    "enum_checked_against_if_then": (
+        {"type": "array", "oneOf": [{"enum": [[2], [2, 4], [6]]}, {"enum": [[], [2, 3], [2, 4]]}],
+         "if": {"minItems": 1}, "then": {"minItems": 2, "items": {"multipleOf": 2}}},
+        [[]],
+        [[2, 4], [2], [6], [2, 3]],
+    ),
+    "const_and_not_enum": (
+        {"allOf": [{"enum": [False, 0, "0"]}, {"not": {"enum": [0]}}]},
+        [False, "0"],
+        [0],
+    ),
+    # Two patterns from allOf and an enum: the enum values are checked against both patterns.
+    "enum_with_two_patterns": (
+        {"allOf": [{"pattern": "a"}, {"pattern": "b"}, {"enum": ["a", "ab", "b", "ba"]}]},
+        ["ab", "ba"],
+        ["a", "b"],
+    ),
+    # not A and not B is not (A or B): both names are forbidden, not just one of them.
+    "two_nots_merged_from_all_of": (
+        {"type": "object", "allOf": [{"not": {"required": ["a"]}}, {"not": {"required": ["b"]}}]},
+        [{}, {"c": 1}],
+        [{"a": 1}, {"b": 1}, {"a": 1, "b": 2}],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXCLUSIVE_AND_NEGATED))
+def test_exclusive_one_of_and_scalar_not_are_exact(smollm2_vocab, name):
+    _check_schema_sound(smollm2_vocab, name, *EXCLUSIVE_AND_NEGATED[name], min_ended=1)
+
+
 @pytest.mark.parametrize(
     "schema",
     [
-        # Every object with "a" satisfies both branches: nothing separates the second from the first.
-        {"oneOf": [{"type": "object"}, {"type": "object", "required": ["a"]}]},
-        # Strings satisfy the typeless first branch too.
-        {"oneOf": [{"properties": {"a": {"type": "integer"}}}, {"type": "string"}]},
-        # Overlapping string languages ("ab" matches both).
-        {"oneOf": [{"type": "string", "pattern": "^a"}, {"type": "string", "pattern": "b$"}]},
+        # not {minProperties} has no supported form, so objects with "a" cannot be told apart.
+        {"oneOf": [{"type": "object", "minProperties": 1}, {"type": "object", "required": ["a"]}]},
+        # A negated format: our format automata accept less than validators, so no complement.
+        {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 12}]},
     ],
 )
 def test_one_of_still_refused_when_inseparable(smollm2_vocab, schema):

@@ -69,7 +69,14 @@ _MAX_COUNTED = 8
 _INLINE_MEMBERS = 8
 
 #: Keywords of our own that hold folded constraints (lists; merged by concatenation).
-INTERNAL_LISTS = frozenset({"$patterns", "$forbidden", "$not_values", "$not_patterns", "$not_all", "$not_object"})
+INTERNAL_LISTS = frozenset(
+    {"$patterns", "$forbidden", "$not_values", "$not_patterns", "$not_all", "$not_object", "$not_strings", "$not_numbers"}
+)
+
+_STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "$patterns", "format"})
+_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+#: What a ``not`` may hold for :meth:`SchemaCompiler._not_scalar`.
+_SCALAR_NOT_KEYWORDS = _STRING_KEYWORDS | _NUMBER_KEYWORDS | {"type", "enum", "const"}
 
 
 class UnsupportedSchemaWarning(UserWarning):
@@ -127,6 +134,8 @@ class SchemaCompiler:
         self._any_value: int | None = None
         self._any_object = -1
         self._validator: Any = None
+        # Set while trying an exact form that falls back to a refusal: unsupported() then raises.
+        self._strict = False
         self._schemas_kept: list[Any] = []
         dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
         # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
@@ -171,7 +180,7 @@ class SchemaCompiler:
         message = f"JSON Schema keyword {keyword!r} at {pointer or '/'} cannot be enforced"
         if why:
             message += f": {why}"
-        if self.options.lenient:
+        if self.options.lenient and not self._strict:
             warnings.warn(message + " (dropped: lenient mode)", UnsupportedSchemaWarning, stacklevel=3)
             return
         raise UnsupportedSchemaError(message + " (pass lenient=True to drop it with a warning)", keyword, pointer or "/")
@@ -253,13 +262,18 @@ class SchemaCompiler:
                 for name, sub in bv.items():
                     props[name] = {"allOf": [props[name], sub]} if name in props else sub
                 out[key] = props
-            elif key in ("items", "additionalProperties", "contains", "not") and isinstance(av, (dict, bool)) and isinstance(bv, (dict, bool)):
+            elif key in ("items", "additionalProperties", "contains") and isinstance(av, (dict, bool)) and isinstance(bv, (dict, bool)):
                 out[key] = {"allOf": [av, bv]}
-            elif key == "anyOf":
-                # (A1 | A2) & (B1 | B2) = (A1 & B1) | (A1 & B2) | ..., when small.
-                if len(av) * len(bv) > 64:
-                    self.unsupported(key, ptr, "allOf of two large anyOf lists")
+            elif key == "not":
+                # not A and not B = not (A or B)
+                out[key] = {"anyOf": [av, bv]}
+            elif key == "anyOf" and isinstance(av, list) and isinstance(bv, list) and len(av) * len(bv) <= 64:
+                # (A1 | A2) & (B1 | B2) = (A1 & B1) | (A1 & B2) | ...
                 out[key] = [{"allOf": [x, y]} for x in av for y in bv]
+            elif key in ("anyOf", "oneOf") and isinstance(av, list) and isinstance(bv, list):
+                # anyOf(A) & anyOf(B) = anyOf(Ai & anyOf(B)); likewise for oneOf, since with
+                # X = oneOf(B) exactly one Ai & X holds iff X holds and exactly one Ai does.
+                out[key] = [{"allOf": [x, {key: bv}]} for x in av]
             elif key == "enum":
                 out[key] = [v for v in av if any(_json_equal(v, w) for w in bv)]
             elif key == "pattern":
@@ -293,6 +307,11 @@ class SchemaCompiler:
             raise InvalidSchemaError(f"the schema at {ptr or '/'} is false: no value is valid there")
         if not isinstance(schema, dict):
             raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}, not {type(schema).__name__}")
+        values = self._finite_values(schema, base, ptr)
+        if values is not None:
+            # A finite set of candidates (enum, const, booleans, null, through allOf/anyOf/$ref):
+            # each is checked against the whole schema, so every keyword is exact here.
+            return self._enumerated(values, schema, base, ptr)
         if "allOf" in schema or "$ref" in schema:
             schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
         else:
@@ -313,7 +332,9 @@ class SchemaCompiler:
         if "$not_object" in schema:
             return self._not_object(schema, base, ptr)
         if "enum" in schema or "const" in schema:
-            return self._enumerated(schema, base, ptr)
+            values = self._finite_values(schema, base, ptr)
+            assert values is not None
+            return self._enumerated(values, schema, base, ptr)
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 return self._alternatives(schema, key, base, ptr)
@@ -416,7 +437,9 @@ class SchemaCompiler:
         and ``not: {pattern}`` for strings.
         """
         out = {k: v for k, v in schema.items() if k != "not"}
-        neg, _ = self._resolve(schema["not"], base, ptr)
+        neg, nbase = self._resolve(schema["not"], base, ptr)
+        if isinstance(neg, dict) and ("allOf" in neg or "$ref" in neg):
+            neg = self._merge_all_of(neg, self.resolver.base_of(neg, nbase), _ptr(ptr, "not"))
         if neg is False:
             return out
         if neg is True or (isinstance(neg, dict) and not (set(neg) - ANNOTATIONS)):
@@ -434,8 +457,7 @@ class SchemaCompiler:
             if "number" in banned:
                 allowed.discard("integer")
             if "integer" in banned and "number" in allowed:
-                self.unsupported("not", ptr, "'not integer' for numbers")
-                return out
+                return self._not_scalar(out, neg, nbase, ptr)  # numbers that are not integers
             if not allowed:
                 raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no type")
             out["type"] = sorted(allowed)
@@ -467,26 +489,157 @@ class SchemaCompiler:
                 and isinstance(neg.get("required", []), list) and all(isinstance(r, str) for r in neg.get("required", []))):
             out["$not_object"] = list(out.get("$not_object", [])) + [neg]
             return out
+        if keys == {"anyOf"} and isinstance(neg["anyOf"], list):
+            # not (A or B) = not A and not B
+            for branch in neg["anyOf"]:
+                out = self._apply_not(dict(out, **{"not": branch}), nbase, ptr)
+            return out
+        if keys <= _SCALAR_NOT_KEYWORDS | {"anyOf", "oneOf", "not"} | INTERNAL_LISTS - {"$forbidden", "$not_all", "$not_object"}:
+            return self._not_scalar(out, neg, nbase, ptr)
         self.unsupported("not", ptr)
         return out
 
-    def _enumerated(self, schema: dict, base: str, ptr: str) -> Node:
-        values = [schema["const"]] if "const" in schema else schema["enum"]
-        if "const" not in schema and not isinstance(values, list):
-            raise InvalidSchemaError(f"enum must be an array at {ptr or '/'}")
-        rest = {k: v for k, v in schema.items() if k not in ("enum", "const")}
-        valid = [v for v in values if self._is_valid(v, rest, base, ptr)]
-        if "const" in schema and "enum" in schema:
-            valid = [v for v in valid if any(_json_equal(v, w) for w in schema["enum"])]
+    def _not_scalar(self, out: dict, neg: dict, base: str, ptr: str) -> dict:
+        """``not: neg`` where ``neg`` holds only type, enum/const, string and number keywords.
+
+        A value satisfies ``neg`` when its type is one of neg's and every keyword of neg that
+        applies to its type holds. So, type by type: a type neg does not name is untouched; a
+        type neg names but constrains no further is removed; strings and numbers are restricted
+        to the complement of neg's string / number automaton (``$not_strings``/``$not_numbers``).
+        With enum/const, neg's valid values (checked exactly) are excluded one by one.
+        """
+        out = dict(out)
+        if "enum" in neg or "const" in neg:
+            values = self._finite_values(neg, base, ptr) or []
+            values = [v for v in values if self._is_valid(v, neg, base, ptr)]
+            numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            scalars = [v for v in values if v is None or isinstance(v, (str, bool))]
+            if len(numbers) + len(scalars) < len(values) and set(_types_of(out)) & {"array", "object"}:
+                self.unsupported("not", ptr, "a negated enum of arrays or objects")
+                return out
+            if scalars:
+                out["$not_values"] = list(out.get("$not_values", [])) + scalars
+            if numbers:
+                out["$not_numbers"] = list(out.get("$not_numbers", [])) + [{"enum": numbers}]
+            return out
+        if set(neg) & {"anyOf", "oneOf", "not", "$not_values", "$not_patterns", "$not_strings", "$not_numbers"}:
+            return self._not_compound(out, neg, base, ptr)
+        neg_types = set(_types_of(neg))
+        string_part = {k: v for k, v in neg.items() if k in _STRING_KEYWORDS}
+        number_part = {k: v for k, v in neg.items() if k in _NUMBER_KEYWORDS}
+        kept: list[str] = []
+        for t in _types_of(out):
+            numeric = t in ("integer", "number")
+            applies = t in neg_types or (numeric and "number" in neg_types) or (t == "number" and "integer" in neg_types)
+            if not applies:
+                kept.append(t)
+            elif t == "string" and string_part:
+                kept.append(t)
+                out["$not_strings"] = list(out.get("$not_strings", [])) + [string_part]
+            elif numeric and (number_part or (t == "number" and "number" not in neg_types)):
+                # Against a number, an integer-only neg holds for integer values alone.
+                kind = "number" if "number" in neg_types else "integer"
+                kept.append(t)
+                out["$not_numbers"] = list(out.get("$not_numbers", [])) + [dict(number_part, type=kind)]
+            # else: every value of type t satisfies neg, so none is left
+        if not kept:
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value: its not holds for every value")
+        out["type"] = kept
+        return out
+
+    def _not_compound(self, out: dict, neg: dict, base: str, ptr: str) -> dict:
+        """``not: neg`` where neg combines scalar schemas with anyOf/oneOf/not: type by type,
+        null and booleans are checked exactly, strings and numbers subtract neg's automaton
+        (:meth:`_string_set`, :meth:`_number_set`); arrays and objects must be outside neg."""
+        out = dict(out)
+        neg_types = self._effective_types(neg, base, ptr)
+        kept: list[str] = []
+        for t in _types_of(out):
+            if t in ("array", "object"):
+                if t in neg_types:
+                    self.unsupported("not", ptr, f"a negated combination of schemas that {t}s may satisfy")
+                kept.append(t)
+            elif t in ("null", "boolean"):
+                values = [None] if t == "null" else [True, False]
+                bad = [v for v in values if self._is_valid(v, neg, base, ptr)]
+                if len(bad) < len(values):
+                    kept.append(t)
+                    if bad:
+                        out["$not_values"] = list(out.get("$not_values", [])) + bad
+            elif t == "string":
+                kept.append(t)
+                out["$not_strings"] = list(out.get("$not_strings", [])) + [neg]
+            else:
+                kept.append(t)
+                out["$not_numbers"] = list(out.get("$not_numbers", [])) + [neg]
+        if not kept:
+            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value: its not holds for every value")
+        out["type"] = kept
+        return out
+
+    def _finite_values(self, schema: Any, base: str, ptr: str, depth: int = 0) -> list[Any] | None:
+        """Candidate values when ``schema`` pins its value to a finite set, else None.
+
+        The set comes from ``enum``, ``const`` and boolean/null-only ``type``, intersected through
+        ``allOf`` and ``$ref`` and united over ``anyOf``/``oneOf`` whose branches are all finite. It
+        is a superset of the valid values: :meth:`_enumerated` checks each against the schema.
+        """
+        if depth > 32:
+            return None
+        schema, base = self._resolve(schema, base, ptr)
+        if schema is False:
+            return []
+        if not isinstance(schema, dict):
+            return None
+        base = self.resolver.base_of(schema, base)
+        sets: list[list[Any]] = []
+        if "const" in schema:
+            sets.append([schema["const"]])
+        if "enum" in schema:
+            if not isinstance(schema["enum"], list):
+                raise InvalidSchemaError(f"enum must be an array at {ptr or '/'}")
+            sets.append(schema["enum"])
+        if "type" in schema and set(_types_of(schema)) <= {"boolean", "null"}:
+            sets.append([v for t in _types_of(schema) for v in ((True, False) if t == "boolean" else (None,))])
+        parts: list[tuple[Any, str, str]] = []
+        if "$ref" in schema:
+            target, tbase = self.resolver.resolve(schema["$ref"], base, ptr)
+            parts.append((target, tbase, _ptr(ptr, "$ref")))
+        if isinstance(schema.get("allOf"), list):
+            parts.extend((sub, base, _ptr(ptr, "allOf", i)) for i, sub in enumerate(schema["allOf"]))
+        for sub, sbase, sptr in parts:
+            found = self._finite_values(sub, sbase, sptr, depth + 1)
+            if found is not None:
+                sets.append(found)
+        for key in ("anyOf", "oneOf"):
+            branches = schema.get(key)
+            if isinstance(branches, list) and branches:
+                found_all = [self._finite_values(b, base, _ptr(ptr, key, i), depth + 1) for i, b in enumerate(branches)]
+                if all(f is not None for f in found_all):
+                    sets.append([v for f in found_all for v in f])  # type: ignore[union-attr]
+        if not sets:
+            return None
+        sets.sort(key=len)
+        values: list[Any] = []
+        for v in sets[0]:
+            if any(_json_equal(v, w) for w in values):
+                continue
+            if all(any(_json_equal(v, w) for w in other) for other in sets[1:]):
+                values.append(v)
+        return values
+
+    def _enumerated(self, values: list[Any], schema: dict, base: str, ptr: str) -> Node:
+        """The literals of the candidate ``values`` that satisfy ``schema`` (checked exactly)."""
+        valid = [v for v in values if self._is_valid(v, schema, base, ptr)]
         if not valid:
             raise InvalidSchemaError(f"no value of the enum/const at {ptr or '/'} satisfies the rest of its schema")
         options = tuple(value_literal(v) for v in valid)
         return options[0] if len(options) == 1 else Alt(options)
 
     def _is_valid(self, value: Any, schema: dict, base: str, ptr: str) -> bool:
-        """Whether ``value`` satisfies ``schema`` (used to filter enum values; exact, via jsonschema)."""
-        if not (set(schema) - ANNOTATIONS):
-            return True
+        """Whether ``value`` satisfies ``schema`` (exact, via jsonschema, our own keywords included)."""
+        if not (set(schema) - ANNOTATIONS - {"enum", "const"}):
+            return any(_json_equal(value, w) for w in ([schema["const"]] if "const" in schema else schema.get("enum", [value])))
         try:
             import jsonschema
         except ImportError:  # pragma: no cover - jsonschema is a dependency
@@ -496,8 +649,13 @@ class SchemaCompiler:
             root = self.root if isinstance(self.root, dict) else {}
             cls = jsonschema.validators.validator_for(root, default=jsonschema.Draft202012Validator)
             self._validator = cls(root, format_checker=cls.FORMAT_CHECKER)
+        standard = _standard(schema)
+        if base != self.resolver.base_of(self.root, "") and "$ref" in json.dumps(standard):
+            # jsonschema would resolve these against the root, not the nested $id's base.
+            self.unsupported("enum", ptr, "enum values checked against $refs under a nested $id")
+            return True
         try:
-            return bool(self._validator.evolve(schema=schema).is_valid(value))
+            return bool(self._validator.evolve(schema=standard).is_valid(value))
         except Exception as exc:  # noqa: BLE001 - any failure here means we cannot be sure
             raise UnsupportedSchemaError(
                 f"cannot check enum values against their schema at {ptr or '/'}: {exc}", "enum", ptr or "/"
@@ -520,18 +678,40 @@ class SchemaCompiler:
         if key == "oneOf" and len(merged) > 1 and not self._pairwise_disjoint([m for m, _ in merged], base, ptr):
             narrowed = self._disjoin([m for m, _ in merged], base, ptr)
             if narrowed is None:
-                self.unsupported("oneOf", ptr, "its branches may overlap (exactly-one cannot be checked)")
+                # Exactly one = each branch and not any other: exact where those nots are
+                # supported (scalars, some object shapes); refused otherwise.
+                exclusive = [
+                    (self._merge(sub, {"not": {"anyOf": [o for j, (o, _) in enumerate(merged) if j != i]}}, bptr), bptr)
+                    for i, (sub, bptr) in enumerate(merged)
+                ]
+                saved = self._strict
+                self._strict = True
+                try:
+                    options = self._branch_values(exclusive, base)
+                except UnsupportedSchemaError as exc:
+                    self._strict = saved
+                    self.unsupported("oneOf", ptr, f"its branches may overlap (exactly-one cannot be checked: {exc})")
+                else:
+                    if not options:
+                        raise InvalidSchemaError(f"no value satisfies exactly one branch of oneOf at {ptr or '/'}")
+                    return options[0] if len(options) == 1 else Alt(tuple(options))
+                finally:
+                    self._strict = saved
             else:
                 merged = [(n, bptr) for n, (_, bptr) in zip(narrowed, merged)]
+        options = self._branch_values(merged, base)
+        if not options:
+            raise InvalidSchemaError(f"no branch of {key} at {ptr or '/'} is satisfiable")
+        return options[0] if len(options) == 1 else Alt(tuple(options))
+
+    def _branch_values(self, branches: list[tuple[dict, str]], base: str) -> list[Node]:
         options = []
-        for sub, bptr in merged:
+        for sub, bptr in branches:
             try:
                 options.append(self.value(sub, base, bptr))
             except InvalidSchemaError:
                 continue  # an unsatisfiable branch contributes nothing
-        if not options:
-            raise InvalidSchemaError(f"no branch of {key} at {ptr or '/'} is satisfiable")
-        return options[0] if len(options) == 1 else Alt(tuple(options))
+        return options
 
     def _typed(self, schema: dict, base: str, ptr: str) -> Node:
         types = _types_of(schema)
@@ -729,6 +909,107 @@ class SchemaCompiler:
 
     # -- scalars -----------------------------------------------------------------------------
     def _number(self, schema: dict, ptr: str, integer: bool) -> Node:
+        node = self._number_node(schema, ptr, integer)
+        negated = schema.get("$not_numbers")
+        if not negated:
+            return node
+        # Subtract, within plain decimal texts (no exponent), every text whose value satisfies a
+        # negated schema: exact there, since each such automaton holds all plain texts of its values.
+        # Fractions keep to 15 significant digits, so that the float a validator reads compares
+        # with bounds and integers as the decimal text does ("1.0000000000000001" reads as 1.0).
+        dfa = intersection(_dfa_of(node), _float_safe_number_dfa())
+        for neg in negated:
+            texts = self._number_texts(neg, ptr)
+            if texts is not None:
+                dfa = difference(dfa, texts)
+        if is_empty(dfa):
+            raise InvalidSchemaError(f"no number satisfies the schema and its not at {ptr or '/'}")
+        return Embed(dfa)
+
+    def _number_texts(self, neg: Any, ptr: str) -> ByteDFA | None:
+        """DFA of the plain number texts whose value satisfies ``neg``; None when refused."""
+        try:
+            return self._number_set(neg, "", ptr)
+        except _Refused as exc:
+            self.unsupported("not", ptr, str(exc))
+            return None
+
+    def _number_set(self, schema: Any, base: str, ptr: str, depth: int = 0) -> ByteDFA:
+        """DFA of the plain (exponent-free) number texts whose value satisfies ``schema``.
+
+        Exact within plain texts, so complements are exact too: bounds, integer and 10^-k
+        ``multipleOf``, ``type: integer``, enum/const, and ``anyOf``/``oneOf``/``not``/``allOf``
+        as union / exclusive union / complement / intersection. Keywords for other types do not
+        constrain numbers. Raises _Refused for what has no exact automaton.
+        """
+        from . import numeric
+
+        if depth > 32:
+            raise _Refused("number schemas nested too deeply")
+        schema, base = self._resolve(schema, base, ptr)
+        plain = _plain_number_dfa()
+        nothing = compile_regex("[]")
+        if schema is True:
+            return plain
+        if schema is False:
+            return nothing
+        if not isinstance(schema, dict):
+            raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}")
+        if "allOf" in schema or "$ref" in schema:
+            schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
+        types = set(_types_of(schema))
+        if not types & {"number", "integer"}:
+            return nothing
+        for key in schema:
+            if key in REFUSED:
+                raise _Refused(f"{key!r} in a negated or exclusive number schema")
+        try:
+            if "const" in schema or "enum" in schema:
+                values = self._finite_values(schema, base, ptr) or []
+                dfa = nothing
+                for v in values:
+                    if isinstance(v, (int, float)) and not isinstance(v, bool) and self._is_valid(v, schema, base, ptr):
+                        dfa = _union(dfa, compile_regex(numeric.number_range_regex(v, v)))
+                return intersection(dfa, plain)
+            lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
+            dfa = intersection(compile_regex(numeric.number_range_regex(lo, hi, lo_excl, hi_excl)), plain)
+        except numeric.NumericRangeError as exc:
+            raise _Refused(str(exc)) from None
+        multiple = schema.get("multipleOf")
+        if multiple is not None and (isinstance(multiple, bool) or not isinstance(multiple, (int, float)) or multiple <= 0):
+            raise InvalidSchemaError(f"multipleOf must be a positive number at {ptr or '/'}")
+        integer_valued = "number" not in types or (multiple is not None and float(multiple).is_integer())
+        if multiple is not None and float(multiple).is_integer() and multiple != 1:
+            # An integer multiple of k: an integer text of a multiple, with an optional zero fraction.
+            ints = numeric.multiple_of_range_dfa(int(multiple))
+            dfa = intersection(dfa, _dfa_of(Concat((Embed(ints), parse(r"(?:\.0+)?")))))
+        elif multiple is not None and not integer_valued:
+            digits = _decimal_places_of_power_of_ten(multiple)
+            if digits is None:
+                raise _Refused(f"non-integer multipleOf {multiple}")
+            dfa = intersection(dfa, compile_regex(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,%d}0*)?" % max(digits, 1) if digits else r"-?(?:0|[1-9][0-9]*)(?:\.0+)?"))
+        if integer_valued:
+            dfa = intersection(dfa, compile_regex(r"-?(?:0|[1-9][0-9]*)(?:\.0+)?"))
+        negations = list(schema.get("$not_numbers", [])) + ([schema["not"]] if "not" in schema else [])
+        for neg in negations:
+            dfa = difference(dfa, self._number_set(neg, base, _ptr(ptr, "not"), depth + 1))
+        if isinstance(schema.get("anyOf"), list):
+            union = nothing
+            for k, sub in enumerate(schema["anyOf"]):
+                union = _union(union, self._number_set(sub, base, _ptr(ptr, "anyOf", k), depth + 1))
+            dfa = intersection(dfa, union)
+        if isinstance(schema.get("oneOf"), list):
+            sets = [self._number_set(sub, base, _ptr(ptr, "oneOf", k), depth + 1) for k, sub in enumerate(schema["oneOf"])]
+            union = nothing
+            for k, own in enumerate(sets):
+                for m, other in enumerate(sets):
+                    if m != k:
+                        own = difference(own, other)
+                union = _union(union, own)
+            dfa = intersection(dfa, union)
+        return dfa
+
+    def _number_node(self, schema: dict, ptr: str, integer: bool) -> Node:
         from . import numeric
 
         lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
@@ -828,18 +1109,123 @@ class SchemaCompiler:
                 dfa = compile_regex(regex)
                 content = dfa if content is None else intersection(content, dfa)
         banned_strings = [v for v in schema.get("$not_values", []) if isinstance(v, str)]
-        if banned_strings or schema.get("$not_patterns"):
+        if banned_strings or schema.get("$not_patterns") or schema.get("$not_strings"):
             any_text = compile_regex("[^]*")
             content = any_text if content is None else content
             if banned_strings:
                 content = difference(content, _dfa_of(Alt(tuple(literal(v) for v in banned_strings)) if len(banned_strings) > 1 else literal(banned_strings[0])))
+            for neg in schema.get("$not_strings", []):
+                negated = self._negated_content(neg, ptr)
+                if negated is not None:
+                    content = difference(content, negated)
             for pattern in schema.get("$not_patterns", []):
                 try:
-                    content = difference(content, compile_regex(pattern, search=True, portable=True))
+                    # The wide reading: whatever matches under ECMA-262 or Python is subtracted.
+                    content = difference(content, compile_regex(pattern, search=True, wide=True))
                 except UnsupportedRegexError as exc:
                     self.unsupported("not", ptr, str(exc))
                 except InvalidRegexError as exc:
                     raise InvalidSchemaError(f"invalid pattern in not at {ptr or '/'}: {exc}") from None
+        return content
+
+    def _negated_content(self, neg: dict, ptr: str) -> ByteDFA | None:
+        """Content DFA holding every string that satisfies ``neg``, to subtract; None if refused."""
+        try:
+            return self._string_set(neg, "", ptr, upper=True)
+        except _Refused as exc:
+            self.unsupported("not", ptr, str(exc))
+            return None
+
+    def _string_set(self, schema: Any, base: str, ptr: str, upper: bool, depth: int = 0) -> ByteDFA:
+        """Content DFA of the strings satisfying ``schema``: a superset when ``upper``, else a subset.
+
+        A Boolean algebra over string automata: ``anyOf`` is a union, ``allOf`` an intersection,
+        ``not`` a complement (which flips the direction, hence both bounds), ``oneOf`` the union
+        of each branch minus the others. Patterns take their wide reading for a superset and the
+        portable one for a subset; a format has a subset (its automaton) but no superset. Keywords
+        for other types do not constrain strings. Raises _Refused where no bound can be built.
+        """
+        if depth > 32:
+            raise _Refused("string schemas nested too deeply")
+        schema, base = self._resolve(schema, base, ptr)
+        anything = compile_regex("[^]*")
+        if schema is True:
+            return anything
+        if schema is False:
+            return compile_regex("[]")
+        if not isinstance(schema, dict):
+            raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}")
+        if "allOf" in schema or "$ref" in schema:
+            schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
+        nothing = compile_regex("[]")
+        if "string" not in _types_of(schema):
+            return nothing
+        if "const" in schema or "enum" in schema:
+            values = self._finite_values(schema, base, ptr) or []
+            strings_ = [v for v in values if isinstance(v, str) and self._is_valid(v, schema, base, ptr)]
+            return _dfa_of(Alt(tuple(literal(v) for v in strings_))) if len(strings_) > 1 else (
+                _dfa_of(literal(strings_[0])) if strings_ else nothing)
+        for key in schema:
+            if key in REFUSED:
+                raise _Refused(f"{key!r} in a negated or exclusive string schema")
+        content = anything
+        if "format" in schema:
+            from . import formats
+
+            regex = formats.format_regex(schema["format"]) if isinstance(schema["format"], str) else None
+            if regex is not None and upper:
+                # Our format automata accept less than validators do: no superset to subtract.
+                raise _Refused(f"format {schema['format']!r} under not/oneOf")
+            if regex is not None:
+                content = intersection(content, compile_regex(regex))
+        for pattern in [schema.get("pattern")] + list(schema.get("$patterns", [])):
+            if pattern is None:
+                continue
+            if not isinstance(pattern, str):
+                raise InvalidSchemaError(f"pattern must be a string at {ptr or '/'}")
+            try:
+                content = intersection(content, compile_regex(pattern, search=True, wide=upper, portable=not upper))
+            except UnsupportedRegexError as exc:
+                raise _Refused(str(exc)) from None
+            except InvalidRegexError as exc:
+                raise InvalidSchemaError(f"invalid pattern at {ptr or '/'}: {exc}") from None
+        lo, hi = schema.get("minLength", 0), schema.get("maxLength")
+        for key, v in (("minLength", lo), ("maxLength", hi)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise InvalidSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
+        if hi is not None and lo > hi:
+            return nothing
+        if lo or hi is not None:
+            if max(lo, hi or 0) > self.options.max_repeat:
+                raise _Refused(f"a string length above max_repeat={self.options.max_repeat} under not/oneOf")
+            content = intersection(content, compile_regex("[^]{%d,%s}" % (lo, "" if hi is None else hi)))
+        banned = [v for v in schema.get("$not_values", []) if isinstance(v, str)]
+        if banned:
+            content = difference(content, _dfa_of(Alt(tuple(literal(v) for v in banned)) if len(banned) > 1 else literal(banned[0])))
+        for pattern in schema.get("$not_patterns", []):
+            neg_pattern = {"type": "string", "pattern": pattern}
+            content = difference(content, self._string_set(neg_pattern, base, ptr, not upper, depth + 1))
+        negations = list(schema.get("$not_strings", [])) + ([schema["not"]] if "not" in schema else [])
+        for neg in negations:
+            content = difference(content, self._string_set(neg, base, _ptr(ptr, "not"), not upper, depth + 1))
+        if isinstance(schema.get("anyOf"), list):
+            union = nothing
+            for k, sub in enumerate(schema["anyOf"]):
+                union = _union(union, self._string_set(sub, base, _ptr(ptr, "anyOf", k), upper, depth + 1))
+            content = intersection(content, union)
+        if isinstance(schema.get("oneOf"), list):
+            subs = schema["oneOf"]
+            inner = [self._string_set(sub, base, _ptr(ptr, "oneOf", k), upper, depth + 1) for k, sub in enumerate(subs)]
+            outer = [self._string_set(sub, base, _ptr(ptr, "oneOf", k), not upper, depth + 1) for k, sub in enumerate(subs)]
+            union = nothing
+            for k, own in enumerate(inner):
+                for m, other in enumerate(outer):
+                    if m != k:
+                        own = difference(own, other)
+                union = _union(union, own)
+            content = intersection(content, union)
+        if schema.get("$not_object") or schema.get("$not_all") or schema.get("$forbidden"):
+            pass  # object-only constraints: every string satisfies them
         return content
 
     # -- arrays ------------------------------------------------------------------------------
@@ -907,23 +1293,11 @@ class SchemaCompiler:
 
     def _finite_domain(self, items: Any, base: str, ptr: str) -> list[Any] | None:
         """The distinct values an item schema allows, when they are few (enum, const, boolean, null)."""
+        candidates = self._finite_values(items, base, ptr)
+        if candidates is None:
+            return None
         resolved, rbase = self._resolve(items, base, ptr)
-        if not isinstance(resolved, dict):
-            return None
-        if "allOf" in resolved or "$ref" in resolved:
-            resolved = self._merge_all_of(resolved, rbase, ptr)
-        if "const" in resolved:
-            candidates = [resolved["const"]]
-        elif isinstance(resolved.get("enum"), list):
-            candidates = resolved["enum"]
-        elif "type" in resolved and set(_types_of(resolved)) <= {"boolean", "null"}:
-            candidates = [v for t in _types_of(resolved) for v in ((True, False) if t == "boolean" else (None,))]
-        else:
-            return None
-        values: list[Any] = []
-        for v in candidates:
-            if not any(_json_equal(v, w) for w in values) and self._is_valid(v, resolved, rbase, ptr):
-                values.append(v)
+        values = [v for v in candidates if resolved is True or self._is_valid(v, resolved, self.resolver.base_of(resolved, rbase), ptr)]
         return values if len(values) <= _MAX_UNIQUE_DOMAIN else None
 
     def _unique_array(self, domain: list[Any], min_items: int, max_items: int | None, ptr: str) -> Node:
@@ -1243,6 +1617,59 @@ class SchemaCompiler:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """No exact automaton for a negated or exclusive scalar schema (reported as unsupported)."""
+
+
+_PLAIN_NUMBER: list[ByteDFA] = []
+
+
+def _plain_number_dfa() -> ByteDFA:
+    """JSON number texts without an exponent."""
+    if not _PLAIN_NUMBER:
+        _PLAIN_NUMBER.append(compile_regex(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"))
+    return _PLAIN_NUMBER[0]
+
+
+_FLOAT_SAFE_NUMBER: list[ByteDFA] = []
+
+
+def _float_safe_number_dfa() -> ByteDFA:
+    """Plain number texts that a float holds exactly enough: integers of any length (JSON parsers
+    read them as integers) and fractions of at most 15 significant digits."""
+    if not _FLOAT_SAFE_NUMBER:
+        fractions = [r"0\.0*(?:[1-9][0-9]{0,14})?"] + [r"[1-9][0-9]{%d}\.[0-9]{1,%d}" % (i - 1, 15 - i) for i in range(1, 15)]
+        _FLOAT_SAFE_NUMBER.append(compile_regex(r"-?(?:0|[1-9][0-9]*|%s)" % "|".join(fractions)))
+    return _FLOAT_SAFE_NUMBER[0]
+
+
+def _union(a: ByteDFA, b: ByteDFA) -> ByteDFA:
+    return _dfa_of(Alt((Embed(a), Embed(b))))
+
+
+def _standard(schema: Any) -> Any:
+    """``schema`` with our internal keywords (``$patterns``, ``$forbidden``, ...) written back as
+    standard JSON Schema, so that jsonschema checks them too (it ignores unknown keywords)."""
+    if isinstance(schema, list):
+        return [_standard(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: (v if k in ("enum", "const", "default", "examples") else _standard(v)) for k, v in schema.items() if k not in INTERNAL_LISTS}
+    extra: list[dict] = [{"pattern": p} for p in schema.get("$patterns", [])]
+    if schema.get("$forbidden"):
+        extra.append({"not": {"anyOf": [{"required": [n]} for n in schema["$forbidden"]]}})
+    if schema.get("$not_values"):
+        extra.append({"not": {"enum": list(schema["$not_values"])}})
+    extra += [{"not": {"pattern": p}} for p in schema.get("$not_patterns", [])]
+    extra += [{"not": {"required": list(g)}} for g in schema.get("$not_all", [])]
+    extra += [{"not": _standard(neg)} for neg in schema.get("$not_object", [])]
+    extra += [{"not": dict(_standard(neg), type="string")} for neg in schema.get("$not_strings", [])]
+    extra += [{"not": dict(_standard(neg), type=neg.get("type", "number"))} for neg in schema.get("$not_numbers", [])]
+    if extra:
+        out["allOf"] = list(out.get("allOf", [])) + extra
+    return out
 
 
 def _types_of(schema: dict) -> list[str]:

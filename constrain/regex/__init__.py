@@ -37,6 +37,7 @@ def compile_regex(
     *,
     search: bool = False,
     portable: bool = False,
+    wide: bool = False,
     max_nfa_states: int = DEFAULT_MAX_NFA_STATES,
     max_dfa_states: int = DEFAULT_MAX_DFA_STATES,
 ) -> ByteDFA:
@@ -49,13 +50,15 @@ def compile_regex(
         portable: read class escapes so that every match also matches under Python's ``re``
             (JSON Schema patterns, whose validators are often Python); see
             :func:`constrain.regex.parser.portable_class_escapes`.
+        wide: the opposite reading: every string that matches under ECMA-262 or Python's ``re``
+            matches (the reading to subtract for a negated pattern).
         max_nfa_states: budget for the intermediate NFA.
         max_dfa_states: budget for the DFA before minimization.
 
     Raises:
         InvalidRegexError, UnsupportedRegexError, AutomatonTooLargeError.
     """
-    node = parse(pattern, portable=portable)
+    node = parse(pattern, portable=portable, wide=wide)
     if not search:
         return regex_to_dfa(node, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)
     # Search = ".*" pattern ".*". Once a match has ended, the trailing ".*" accepts every

@@ -112,11 +112,12 @@ SYNTAX_CHARS = set("^$\\.*+?()[]{}|/")
 class _Parser:
     """Recursive-descent parser over the pattern text."""
 
-    def __init__(self, pattern: str, portable: bool = False) -> None:
+    def __init__(self, pattern: str, portable: bool = False, wide: bool = False) -> None:
         self.pattern = pattern
         self.pos = 0
         self.group_depth = 0
-        self.class_escapes = portable_class_escapes() if portable else CLASS_ESCAPES
+        self.wide = wide
+        self.class_escapes = wide_class_escapes() if wide else portable_class_escapes() if portable else CLASS_ESCAPES
 
     # -- helpers ---------------------------------------------------------------------------
     def error(self, message: str, position: int | None = None) -> InvalidRegexError:
@@ -195,6 +196,9 @@ class _Parser:
         while j < len(text) and text[j].isdigit() and text[j].isascii():
             j += 1
         if j == i:
+            if self.wide and text.startswith(",", i):
+                # "{,n}" is literal text in ECMA-262 but a quantifier in Python: no wide reading.
+                raise self.unsupported("'{,n}' (a quantifier in Python, literal text in ECMA-262)", self.pos)
             return None
         lo = int(text[i:j])
         hi: int | None = lo
@@ -220,12 +224,15 @@ class _Parser:
             return Chars(self.parse_class())
         if c == ".":
             self.pos += 1
-            return Chars(DOT)
+            # Wide: Python's "." excludes only the line feed.
+            return Chars(negate_ranges(((0x0A, 0x0A),)) if self.wide else DOT)
         if c == "^":
             self.pos += 1
             return Anchor("start", start)
         if c == "$":
             self.pos += 1
+            if self.wide:  # Python's "$" also matches before a final line feed
+                return Concat((Repeat(Chars(((0x0A, 0x0A),)), 0, 1), Anchor("end", start)))
             return Anchor("end", start)
         if c == "\\":
             return self.parse_escape_atom()
@@ -363,6 +370,18 @@ class _Parser:
         if self.peek() == "^":
             negated = True
             self.pos += 1
+        saved_escapes = self.class_escapes
+        if negated and self.wide:
+            # The complement of the narrowest reading is the widest one.
+            self.class_escapes = portable_class_escapes()
+        try:
+            ranges = self._class_members(start)
+        finally:
+            self.class_escapes = saved_escapes
+        result = normalize_ranges(ranges)
+        return negate_ranges(result) if negated else result
+
+    def _class_members(self, start: int) -> list[tuple[int, int]]:
         ranges: list[tuple[int, int]] = []
         first = True
         while True:
@@ -391,8 +410,7 @@ class _Parser:
                 ranges.append((lo_single, hi_single))
             else:
                 ranges.extend(lo_ranges)
-        result = normalize_ranges(ranges)
-        return negate_ranges(result) if negated else result
+        return ranges
 
     def parse_class_atom(self) -> tuple[Ranges, int | None]:
         """One class member: returns its ranges and, if it is a single code point, that point."""
@@ -417,15 +435,17 @@ class _Parser:
         return ((ord(c), ord(c)),), ord(c)
 
 
-def parse(pattern: str, *, portable: bool = False) -> Node:
+def parse(pattern: str, *, portable: bool = False, wide: bool = False) -> Node:
     """Parse ``pattern`` into a syntax tree; raises InvalidRegexError / UnsupportedRegexError.
 
     ``portable=True`` reads the class escapes so that every match is a match under both ECMA-262
-    and Python's ``re`` (see :func:`portable_class_escapes`).
+    and Python's ``re`` (see :func:`portable_class_escapes`). ``wide=True`` is the opposite: every
+    string that matches under either dialect matches (see :func:`wide_class_escapes`); it is the
+    reading to subtract when a pattern is negated (JSON Schema ``not: {pattern}``).
     """
     if not isinstance(pattern, str):
         raise InvalidRegexError(f"a regex must be a string, not {type(pattern).__name__}", repr(pattern))
-    return _Parser(pattern, portable).parse()
+    return _Parser(pattern, portable, wide).parse()
 
 
 @functools.lru_cache(maxsize=1)
@@ -464,6 +484,25 @@ def portable_class_escapes() -> dict[str, Ranges]:
         "D": negate_ranges(normalize_ranges(list(DIGIT) + list(py_digit))),
         "W": negate_ranges(normalize_ranges(list(WORD) + list(py_word))),
         "S": negate_ranges(normalize_ranges(list(SPACE) + list(py_space))),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def wide_class_escapes() -> dict[str, Ranges]:
+    """Class escapes read as the union of their ECMA-262 and Python ``re`` meanings.
+
+    The counterpart of :func:`portable_class_escapes`: a string that matches under either
+    dialect matches this reading. Inside a negated class the portable reading is used instead,
+    so the negation is wide too.
+    """
+    narrow = portable_class_escapes()
+    return {
+        "d": negate_ranges(narrow["D"]),
+        "w": negate_ranges(narrow["W"]),
+        "s": negate_ranges(narrow["S"]),
+        "D": negate_ranges(narrow["d"]),
+        "W": negate_ranges(narrow["w"]),
+        "S": negate_ranges(narrow["s"]),
     }
 
 
