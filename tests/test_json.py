@@ -786,3 +786,31 @@ def test_small_objects_accept_any_property_order(smollm2_vocab):
             assert validator.is_valid(value), out
             orders.add(tuple(k for k in value if k in "abc"))
     assert len(orders) > 2  # several orders are actually generated
+
+
+def test_recursive_schemas_through_merges_compile_and_unfinishable_values_are_cut(smollm2_vocab):
+    """A $ref cycle through allOf makes a new merged schema on every visit: the grammar rule is
+    still found again (by content), so compiling ends. A property that is required all the way
+    down has no finite value: it is cut from the grammar, and a schema left with nothing is an
+    input error."""
+    loop = {"definitions": {"Leaf": {"type": "object"},
+                            "Foo": {"type": "object", "required": ["child"],
+                                    "properties": {"child": {"allOf": [{"$ref": "#/definitions/Foo"}, {"$ref": "#/definitions/Leaf"}]}}}},
+            "type": "object", "properties": {"foo": {"$ref": "#/definitions/Foo"}, "n": {"type": "integer"}},
+            "additionalProperties": False}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": loop}}, smollm2_vocab, cache=False)
+    assert accepts_text(compiled, '{"n": 1}')
+    m = compiled.matcher()
+    assert m.accept_string('{"')
+    # "foo" can never be finished, so no token may start it.
+    assert not any(smollm2_vocab.decode_bytes([t]).startswith(b"f") for t in m.allowed_token_ids().tolist())
+    with pytest.raises(constrain.InvalidSchemaError, match="no finite JSON value"):
+        constrain.compile({"type": "json_schema", "json_schema": {"schema": dict(loop, required=["foo"])}}, smollm2_vocab, cache=False)
+    # A real recursive tree through allOf + $ref still works.
+    tree = {"$defs": {"node": {"allOf": [{"$ref": "#/$defs/base"}],
+                               "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}},
+                      "base": {"type": "object", "properties": {"v": {"type": "integer"}}, "required": ["v"]}},
+            "$ref": "#/$defs/node"}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": tree}}, smollm2_vocab, cache=False)
+    assert accepts_text(compiled, '{"v": 1, "kids": [{"v": 2, "kids": [{"v": 3}]}]}')
+    assert not accepts_text(compiled, '{"v": 1, "kids": [{"kids": []}]}')

@@ -26,7 +26,7 @@ from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
 from ..regex.product import intersect as intersection
-from ..regex.setops import difference, is_empty
+from ..regex.setops import difference, is_empty, union
 from . import strings
 from .refs import RefResolver
 from .strings import EMPTY, literal, value_literal
@@ -136,6 +136,8 @@ class SchemaCompiler:
         self._validator: Any = None
         # Set while trying an exact form that falls back to a refusal: unsupported() then raises.
         self._strict = False
+        # Automata of negated / exclusive scalar schemas, by content (see _string_set, _number_set).
+        self._sets: dict[tuple[Any, ...], ByteDFA] = {}
         self._schemas_kept: list[Any] = []
         dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
         # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
@@ -144,7 +146,10 @@ class SchemaCompiler:
     # -- entry points ------------------------------------------------------------------------
     def compile(self) -> Grammar:
         self._rules[0] = self.value(self.root, "", "")
-        return Grammar(rules=tuple(self._rules), names=tuple(self._names))  # type: ignore[arg-type]
+        rules = _without_unproductive_rules(self._rules)  # type: ignore[arg-type]
+        if rules is None:
+            raise InvalidSchemaError("no finite JSON value satisfies the schema (required values nest forever)")
+        return Grammar(rules=rules, names=tuple(self._names))
 
     def compile_any_object(self) -> Grammar:
         """The grammar of ``{"type": "json_object"}``: any JSON object."""
@@ -742,24 +747,35 @@ class SchemaCompiler:
         return options[0] if len(options) == 1 else Alt(tuple(options))
 
     def _rule_call(self, schema: dict, base: str, ptr: str, kind: str, build: Any) -> Node:
-        """A call of the rule for ``schema``'s arrays or objects, built once per schema object.
+        """A call of the rule for ``schema``'s arrays or objects, built once per schema.
 
         Building it once is what makes recursive schemas finite: the second visit of a schema
-        (through a ``$ref`` cycle) finds the rule already reserved.
+        (through a ``$ref`` cycle) finds the rule already reserved. Schemas are told apart by
+        their content, not their identity, because merging (allOf, ``$ref`` with siblings, anyOf
+        branches with surrounding keywords) makes a new dict on every visit.
         """
-        key = (id(schema), kind)
+        fast = (id(schema), base, kind)
+        rule = self._rule_of.get(fast)
+        if rule is not None:
+            return Call(rule)
+        key = ("content", json.dumps(schema, sort_keys=True, default=repr), base, kind)
         rule = self._rule_of.get(key)
         if rule is None:
             rule = self._new_rule(f"{kind} at {ptr or '/'}")
-            self._rule_of[key] = rule
+            self._rule_of[key] = self._rule_of[fast] = rule
             self._schemas_kept.append(schema)  # keeps id(schema) unique while compiling
             try:
                 self._rules[rule] = build(schema, base, ptr)
             except Exception:
                 # An unsatisfiable schema (whose caller may drop it, as anyOf does) leaves its
-                # reserved rule matching nothing, so the grammar stays well-formed.
+                # reserved rule matching nothing, so calls already made to it stay well-formed;
+                # a later visit builds it again (and fails again, or succeeds in lenient mode).
                 self._rules[rule] = Chars(())
+                del self._rule_of[key], self._rule_of[fast]
                 raise
+        else:
+            self._rule_of[fast] = rule
+            self._schemas_kept.append(schema)
         return Call(rule)
 
     def _pairwise_disjoint(self, branches: list[dict], base: str, ptr: str) -> bool:
@@ -947,6 +963,14 @@ class SchemaCompiler:
         if depth > 32:
             raise _Refused("number schemas nested too deeply")
         schema, base = self._resolve(schema, base, ptr)
+        key = ("numbers", base, json.dumps(schema, sort_keys=True, default=repr))
+        if key not in self._sets:
+            self._sets[key] = self._number_set_of(schema, base, ptr, depth)
+        return self._sets[key]
+
+    def _number_set_of(self, schema: Any, base: str, ptr: str, depth: int) -> ByteDFA:
+        from . import numeric
+
         plain = _plain_number_dfa()
         nothing = compile_regex("[]")
         if schema is True:
@@ -1148,6 +1172,12 @@ class SchemaCompiler:
         if depth > 32:
             raise _Refused("string schemas nested too deeply")
         schema, base = self._resolve(schema, base, ptr)
+        key = ("strings", upper, base, json.dumps(schema, sort_keys=True, default=repr))
+        if key not in self._sets:
+            self._sets[key] = self._string_set_of(schema, base, ptr, upper, depth)
+        return self._sets[key]
+
+    def _string_set_of(self, schema: Any, base: str, ptr: str, upper: bool, depth: int) -> ByteDFA:
         anything = compile_regex("[^]*")
         if schema is True:
             return anything
@@ -1646,7 +1676,93 @@ def _float_safe_number_dfa() -> ByteDFA:
 
 
 def _union(a: ByteDFA, b: ByteDFA) -> ByteDFA:
-    return _dfa_of(Alt((Embed(a), Embed(b))))
+    if is_empty(a):
+        return b
+    if is_empty(b):
+        return a
+    return union(a, b)
+
+
+def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
+    """The rules with every call of an unproductive rule removed; None if rule 0 is unproductive.
+
+    A rule is productive when it matches some finite text. A schema whose required property
+    recurses into itself (``Foo`` requires ``child`` of type ``Foo``) gives a rule that is not:
+    calls of it are dropped, so no mask ever leads into a value that cannot be finished. Trees
+    share subtrees (they are DAGs), so every walk below is memoized by node identity.
+    """
+    productive: set[int] = set()
+
+    def can_finish(node: Node, memo: dict[int, bool]) -> bool:
+        known = memo.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, Call):
+            result = node.rule in productive
+        elif isinstance(node, Chars):
+            result = bool(node.ranges)
+        elif isinstance(node, Concat):
+            result = all(can_finish(n, memo) for n in node.items)
+        elif isinstance(node, Alt):
+            result = any(can_finish(n, memo) for n in node.options)
+        elif isinstance(node, Repeat):
+            result = node.min == 0 or can_finish(node.item, memo)
+        else:
+            result = True  # Embed (never empty here) and anchors
+        memo[id(node)] = result
+        return result
+
+    def callees(node: Node, out: set[int], seen: set[int]) -> set[int]:
+        if id(node) in seen:
+            return out
+        seen.add(id(node))
+        if isinstance(node, Call):
+            out.add(node.rule)
+        elif isinstance(node, Concat):
+            for n in node.items:
+                callees(n, out, seen)
+        elif isinstance(node, Alt):
+            for n in node.options:
+                callees(n, out, seen)
+        elif isinstance(node, Repeat):
+            callees(node.item, out, seen)
+        return out
+
+    callers: list[set[int]] = [set() for _ in rules]
+    for k, tree in enumerate(rules):
+        for callee in callees(tree, set(), set()):
+            callers[callee].add(k)
+    pending = list(range(len(rules)))  # rules to (re)consider; a worklist, not repeated sweeps
+    while pending:
+        k = pending.pop()
+        if k not in productive and can_finish(rules[k], {}):
+            productive.add(k)
+            pending.extend(c for c in callers[k] if c not in productive)
+    if 0 not in productive:
+        return None
+    if len(productive) == len(rules):
+        return tuple(rules)
+    nothing = Chars(())
+    pruned: dict[int, Node] = {}
+
+    def prune(node: Node) -> Node:
+        done = pruned.get(id(node))
+        if done is not None:
+            return done
+        if isinstance(node, Call):
+            result = node if node.rule in productive else nothing
+        elif isinstance(node, Concat):
+            result = Concat(tuple(prune(n) for n in node.items))
+        elif isinstance(node, Alt):
+            result = Alt(tuple(prune(n) for n in node.options))
+        elif isinstance(node, Repeat):
+            result = Repeat(prune(node.item), node.min, node.max)
+        else:
+            result = node
+        pruned[id(node)] = result
+        return result
+
+    return tuple(prune(tree) if k in productive else nothing for k, tree in enumerate(rules))
 
 
 def _standard(schema: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .automaton import DEFAULT_MAX_DFA_STATES, ByteDFA
+from .automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, minimize
 from .product import intersect
 
 
@@ -24,6 +24,11 @@ def complement(dfa: ByteDFA) -> ByteDFA:
 def difference(a: ByteDFA, b: ByteDFA, *, max_states: int = DEFAULT_MAX_DFA_STATES) -> ByteDFA:
     """A minimal DFA for the strings ``a`` accepts and ``b`` does not."""
     return intersect(a, complement(b), max_states=max_states)
+
+
+def union(a: ByteDFA, b: ByteDFA, *, max_states: int = DEFAULT_MAX_DFA_STATES) -> ByteDFA:
+    """A minimal DFA for the strings ``a`` or ``b`` accepts (De Morgan over one product)."""
+    return minimize(complement(intersect(complement(a), complement(b), max_states=max_states)))
 
 
 def is_empty(dfa: ByteDFA) -> bool:
