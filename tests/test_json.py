@@ -733,6 +733,17 @@ EXCLUSIVE_AND_NEGATED = {
         ["ab", "ba"],
         ["a", "b"],
     ),
+    # contains: the items before the first match satisfy items and not contains.
+    "contains_const": (
+        {"type": "array", "maxItems": 4, "contains": {"const": 3}},
+        [[3], [1, 3], [3, 3, "a"]],
+        [[], [1, 2], [1, 1, 1, 1, 3]],
+    ),
+    "contains_with_items_and_bounds": (
+        {"type": "array", "items": {"type": "integer", "maximum": 20}, "contains": {"minimum": 5}, "minItems": 3, "maxItems": 4},
+        [[5, 1, 1], [1, 1, 5], [9, 9, 9, 9]],
+        [[1, 1, 1], [1, 5], [1, 1, 1, 1, 9], [25, 1, 1]],
+    ),
     # not A and not B is not (A or B): both names are forbidden, not just one of them.
     "two_nots_merged_from_all_of": (
         {"type": "object", "allOf": [{"not": {"required": ["a"]}}, {"not": {"required": ["b"]}}]},
@@ -752,12 +763,14 @@ def test_exclusive_one_of_and_scalar_not_are_exact(smollm2_vocab, name):
     [
         # not {minProperties} has no supported form, so objects with "a" cannot be told apart.
         {"oneOf": [{"type": "object", "minProperties": 1}, {"type": "object", "required": ["a"]}]},
+        # contains needs its negation for the items before the match: not {minProperties} has none.
+        {"type": "array", "contains": {"type": "object", "minProperties": 1}, "oneOf": [{"maxItems": 2}, {"minItems": 1}]},
         # A negated format: our format automata accept less than validators, so no complement.
         {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 12}]},
     ],
 )
 def test_one_of_still_refused_when_inseparable(smollm2_vocab, schema):
-    with pytest.raises(constrain.UnsupportedSchemaError, match="oneOf"):
+    with pytest.raises(constrain.UnsupportedSchemaError, match="oneOf|contains"):
         constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
 
 

@@ -1287,7 +1287,9 @@ class SchemaCompiler:
             self.unsupported("uniqueItems", ptr, "only items from a finite set of at most "
                              f"{_MAX_UNIQUE_DOMAIN} values (enum, const, boolean, null) are enforced")
         if "contains" in schema:
-            self.unsupported("contains", ptr)
+            node = self._contains(schema, items, prefix, min_items, max_items, base, ptr)
+            if node is not None:
+                return node
         cap = self.options.max_repeat
         if min_items > cap:
             self.unsupported("minItems", ptr, f"arrays longer than max_repeat={cap} are not generated")
@@ -1319,6 +1321,64 @@ class SchemaCompiler:
             body = Concat((first, tail(1)))
             if min_items == 0:
                 body = Repeat(body, 0, 1)
+        return Concat((literal("["), self.ws, body, self.ws, literal("]")))
+
+    def _contains(self, schema: dict, items: Any, prefix: list, min_items: int, max_items: int | None,
+                  base: str, ptr: str) -> Node | None:
+        """``contains: C`` (with ``items: I``): split at the first item satisfying C.
+
+        Items before it satisfy I and not C, that item I and C, later ones I: exact, since every
+        array with a match splits one way only. Needs ``not C`` in a supported form (see
+        ``not``), no ``prefixItems`` and item bounds up to 16; refused otherwise (None in lenient
+        mode: the keyword is then dropped).
+        """
+        limit = 16
+        if prefix or min_items > limit or (max_items is not None and max_items > limit):
+            self.unsupported("contains", ptr, f"only without prefixItems and with minItems/maxItems up to {limit}")
+            return None
+        cptr = _ptr(ptr, "contains")
+        item = self._as_dict(items, _ptr(ptr, "items"), base, 0) if items is not True else {}
+        contains = self._as_dict(schema["contains"], cptr, base, 0)
+        saved = self._strict
+        self._strict = True
+        try:
+            miss = self._branch_values([(self._merge(item, {"not": contains}, cptr), cptr)], base)
+            hit = self._branch_values([(self._merge(item, contains, cptr), cptr)], base)
+        except UnsupportedSchemaError as exc:
+            self._strict = saved
+            self.unsupported("contains", ptr, f"its negation cannot be enforced ({exc})")
+            return None
+        finally:
+            self._strict = saved
+        if not hit:
+            raise InvalidSchemaError(f"no item satisfies both items and contains at {ptr or '/'}")
+        any_item = self.value(items, base, _ptr(ptr, "items"))
+        more = Concat((self.sep, any_item))
+        options: list[Node] = []
+        sep = self.sep
+
+        def head(m: int, unbounded: bool) -> Node:
+            # m items that miss (at least m when unbounded), then the first match.
+            if not miss:
+                return hit[0]
+            if m == 0:
+                return Concat((Repeat(Concat((miss[0], sep)), 0, None), hit[0])) if unbounded else hit[0]
+            parts: list[Node] = [miss[0]] + [Concat((sep, miss[0]))] * (m - 1)
+            if unbounded:
+                parts.append(Repeat(Concat((sep, miss[0])), 0, None))
+            return Concat((*parts, sep, hit[0]))
+
+        options: list[Node] = []
+        top = (max(min_items, 1) - 1 if max_items is None else max_items - 1) if miss else 0
+        for m in range(0, top + 1):
+            lo_rest = max(0, min_items - 1 - m)
+            hi_rest = None if max_items is None else max_items - 1 - m
+            if hi_rest is not None and hi_rest < lo_rest:
+                continue
+            options.append(Concat((head(m, max_items is None and m == top), Repeat(more, lo_rest, hi_rest))))
+        if not options:
+            raise InvalidSchemaError(f"no array satisfies contains with minItems/maxItems at {ptr or '/'}")
+        body = options[0] if len(options) == 1 else Alt(tuple(options))
         return Concat((literal("["), self.ws, body, self.ws, literal("]")))
 
     def _finite_domain(self, items: Any, base: str, ptr: str) -> list[Any] | None:
