@@ -958,8 +958,6 @@ class SchemaCompiler:
         as union / exclusive union / complement / intersection. Keywords for other types do not
         constrain numbers. Raises _Refused for what has no exact automaton.
         """
-        from . import numeric
-
         if depth > 32:
             raise _Refused("number schemas nested too deeply")
         schema, base = self._resolve(schema, base, ptr)
@@ -1024,13 +1022,7 @@ class SchemaCompiler:
             dfa = intersection(dfa, union)
         if isinstance(schema.get("oneOf"), list):
             sets = [self._number_set(sub, base, _ptr(ptr, "oneOf", k), depth + 1) for k, sub in enumerate(schema["oneOf"])]
-            union = nothing
-            for k, own in enumerate(sets):
-                for m, other in enumerate(sets):
-                    if m != k:
-                        own = difference(own, other)
-                union = _union(union, own)
-            dfa = intersection(dfa, union)
+            dfa = intersection(dfa, _exactly_one(sets, sets))
         return dfa
 
     def _number_node(self, schema: dict, ptr: str, integer: bool) -> Node:
@@ -1247,15 +1239,8 @@ class SchemaCompiler:
             subs = schema["oneOf"]
             inner = [self._string_set(sub, base, _ptr(ptr, "oneOf", k), upper, depth + 1) for k, sub in enumerate(subs)]
             outer = [self._string_set(sub, base, _ptr(ptr, "oneOf", k), not upper, depth + 1) for k, sub in enumerate(subs)]
-            union = nothing
-            for k, own in enumerate(inner):
-                for m, other in enumerate(outer):
-                    if m != k:
-                        own = difference(own, other)
-                union = _union(union, own)
-            content = intersection(content, union)
-        if schema.get("$not_object") or schema.get("$not_all") or schema.get("$forbidden"):
-            pass  # object-only constraints: every string satisfies them
+            content = intersection(content, _exactly_one(inner, outer))
+        # $not_object, $not_all, $forbidden constrain objects only: every string satisfies them.
         return content
 
     # -- arrays ------------------------------------------------------------------------------
@@ -1733,6 +1718,18 @@ def _float_safe_number_dfa() -> ByteDFA:
         fractions = [r"0\.0*(?:[1-9][0-9]{0,14})?"] + [r"[1-9][0-9]{%d}\.[0-9]{1,%d}" % (i - 1, 15 - i) for i in range(1, 15)]
         _FLOAT_SAFE_NUMBER.append(compile_regex(r"-?(?:0|[1-9][0-9]*|%s)" % "|".join(fractions)))
     return _FLOAT_SAFE_NUMBER[0]
+
+
+def _exactly_one(inner: list[ByteDFA], outer: list[ByteDFA]) -> ByteDFA:
+    """oneOf over automata: the union of each branch's ``inner`` set minus every other branch's
+    ``outer`` set (the same sets when exact; for bounds, a subset minus supersets)."""
+    result = compile_regex("[]")
+    for k, own in enumerate(inner):
+        for m, other in enumerate(outer):
+            if m != k:
+                own = difference(own, other)
+        result = _union(result, own)
+    return result
 
 
 def _union(a: ByteDFA, b: ByteDFA) -> ByteDFA:
