@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
@@ -145,8 +146,21 @@ class SchemaCompiler:
 
     # -- entry points ------------------------------------------------------------------------
     def compile(self) -> Grammar:
+        # Schemas nest deeply (and trees nest deeper still); Python 3.11+ calls between Python
+        # functions do not use the C stack, so a higher limit for this pass is safe.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20000))
+        try:
+            return self._compile()
+        finally:
+            sys.setrecursionlimit(limit)
+
+    def _compile(self) -> Grammar:
         self._rules[0] = self.value(self.root, "", "")
-        rules = _without_unproductive_rules(self._rules)  # type: ignore[arg-type]
+        try:
+            rules = _without_unproductive_rules(self._rules)  # type: ignore[arg-type]
+        except RecursionError:
+            rules = tuple(self._rules)  # type: ignore[arg-type]  # trees too deep to check: left as they are
         if rules is None:
             raise InvalidSchemaError("no finite JSON value satisfies the schema (required values nest forever)")
         return Grammar(rules=rules, names=tuple(self._names))
@@ -1759,9 +1773,17 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
         elif isinstance(node, Chars):
             result = bool(node.ranges)
         elif isinstance(node, Concat):
-            result = all(can_finish(n, memo) for n in node.items)
+            result = True
+            for n in node.items:
+                if not can_finish(n, memo):
+                    result = False
+                    break
         elif isinstance(node, Alt):
-            result = any(can_finish(n, memo) for n in node.options)
+            result = False
+            for n in node.options:
+                if can_finish(n, memo):
+                    result = True
+                    break
         elif isinstance(node, Repeat):
             result = node.min == 0 or can_finish(node.item, memo)
         else:
