@@ -71,13 +71,15 @@ _INLINE_MEMBERS = 8
 
 #: Keywords of our own that hold folded constraints (lists; merged by concatenation).
 INTERNAL_LISTS = frozenset(
-    {"$patterns", "$forbidden", "$not_values", "$not_patterns", "$not_all", "$not_object", "$not_strings", "$not_numbers"}
+    {"$patterns", "$forbidden", "$not_values", "$not_all", "$not_object", "$not_strings", "$not_numbers"}
 )
 
 _STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "$patterns", "format"})
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+#: Keywords that make a negated scalar schema more than a plain set of keywords.
+_COMBINING_KEYWORDS = frozenset({"anyOf", "oneOf", "not", "enum", "const", "$not_strings", "$not_numbers"})
 #: What a ``not`` may hold for :meth:`SchemaCompiler._not_scalar`.
-_SCALAR_NOT_KEYWORDS = _STRING_KEYWORDS | _NUMBER_KEYWORDS | {"type", "enum", "const"}
+_SCALAR_NOT_KEYWORDS = _STRING_KEYWORDS | _NUMBER_KEYWORDS | _COMBINING_KEYWORDS | {"type"}
 
 
 class UnsupportedSchemaWarning(UserWarning):
@@ -139,7 +141,6 @@ class SchemaCompiler:
         self._strict = False
         # Automata of negated / exclusive scalar schemas, by content (see _string_set, _number_set).
         self._sets: dict[tuple[Any, ...], ByteDFA] = {}
-        self._schemas_kept: list[Any] = []
         dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
         # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
         self._legacy_draft = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6, 7))
@@ -326,11 +327,11 @@ class SchemaCompiler:
             raise InvalidSchemaError(f"the schema at {ptr or '/'} is false: no value is valid there")
         if not isinstance(schema, dict):
             raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}, not {type(schema).__name__}")
-        values = self._finite_values(schema, base, ptr)
+        values = self._valid_values(schema, base, ptr)
         if values is not None:
-            # A finite set of candidates (enum, const, booleans, null, through allOf/anyOf/$ref):
-            # each is checked against the whole schema, so every keyword is exact here.
-            return self._enumerated(values, schema, base, ptr)
+            # A finite set of candidates (enum, const, booleans, null, through allOf/anyOf/$ref),
+            # each checked against the whole schema: every keyword is exact here.
+            return self._enumerated(values, ptr)
         if "allOf" in schema or "$ref" in schema:
             schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
         else:
@@ -351,9 +352,9 @@ class SchemaCompiler:
         if "$not_object" in schema:
             return self._not_object(schema, base, ptr)
         if "enum" in schema or "const" in schema:
-            values = self._finite_values(schema, base, ptr)
+            values = self._valid_values(schema, base, ptr)
             assert values is not None
-            return self._enumerated(values, schema, base, ptr)
+            return self._enumerated(values, ptr)
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 return self._alternatives(schema, key, base, ptr)
@@ -390,7 +391,6 @@ class SchemaCompiler:
                         present = self._merge(present, self._as_dict(dep, _ptr(ptr, "dependencies", name), base, 0), ptr)
                 expanded.extend([absent, present])
             variants = expanded
-        self._schemas_kept.extend(variants)
         return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
 
     def _not_all(self, schema: dict, base: str, ptr: str) -> Node:
@@ -402,7 +402,6 @@ class SchemaCompiler:
             if len(variants) > 16:
                 self.unsupported("not", ptr, "too many combinations of 'not required' groups")
                 return self.value(rest, base, ptr)
-        self._schemas_kept.extend(variants)
         return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
 
     def _only_type(self, schema: dict, kind: str, ptr: str) -> dict:
@@ -444,7 +443,6 @@ class SchemaCompiler:
                 return self.value(rest, base, ptr)
         if not variants:
             raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (its not holds for every object)")
-        self._schemas_kept.extend(variants)
         return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
 
     def _apply_not(self, schema: dict, base: str, ptr: str) -> dict:
@@ -493,16 +491,6 @@ class SchemaCompiler:
             out = self._only_type(out, "object", ptr)
             out["$not_all"] = list(out.get("$not_all", [])) + [together]
             return out
-        if keys in ({"enum"}, {"const"}):
-            values = [neg["const"]] if "const" in neg else neg["enum"]
-            if isinstance(values, list) and all(v is None or isinstance(v, (str, bool)) for v in values):
-                out["$not_values"] = list(out.get("$not_values", [])) + values
-                return out
-        if keys == {"pattern"} and isinstance(neg["pattern"], str):
-            # Every non-string satisfies {pattern}, so the negation keeps strings only.
-            out = self._only_type(out, "string", ptr)
-            out["$not_patterns"] = list(out.get("$not_patterns", [])) + [neg["pattern"]]
-            return out
         if (keys <= {"required", "properties", "type"} and keys & {"required", "properties"}
                 and neg.get("type", "object") == "object" and isinstance(neg.get("properties", {}), dict)
                 and isinstance(neg.get("required", []), list) and all(isinstance(r, str) for r in neg.get("required", []))):
@@ -513,70 +501,32 @@ class SchemaCompiler:
             for branch in neg["anyOf"]:
                 out = self._apply_not(dict(out, **{"not": branch}), nbase, ptr)
             return out
-        if keys <= _SCALAR_NOT_KEYWORDS | {"anyOf", "oneOf", "not"} | INTERNAL_LISTS - {"$forbidden", "$not_all", "$not_object"}:
+        if keys <= _SCALAR_NOT_KEYWORDS:
             return self._not_scalar(out, neg, nbase, ptr)
         self.unsupported("not", ptr)
         return out
 
     def _not_scalar(self, out: dict, neg: dict, base: str, ptr: str) -> dict:
-        """``not: neg`` where ``neg`` holds only type, enum/const, string and number keywords.
+        """``not: neg`` where ``neg`` holds scalar keywords only (type, enum/const, string and number
+        keywords), possibly combined through anyOf/oneOf/not.
 
-        A value satisfies ``neg`` when its type is one of neg's and every keyword of neg that
-        applies to its type holds. So, type by type: a type neg does not name is untouched; a
-        type neg names but constrains no further is removed; strings and numbers are restricted
-        to the complement of neg's string / number automaton (``$not_strings``/``$not_numbers``).
-        With enum/const, neg's valid values (checked exactly) are excluded one by one.
+        A value satisfies ``neg`` when its type is one of neg's and what neg says about that type
+        holds. So, type by type: a type neg does not admit is untouched; null and booleans are
+        checked value by value; strings and numbers are restricted to the complement of neg's
+        automaton (``$not_strings``/``$not_numbers``, see :meth:`_string_set`, :meth:`_number_set`).
+        When neg is a plain set of keywords, a type none of them constrains satisfies it outright
+        and is removed; arrays and objects a combined neg may satisfy are refused.
         """
         out = dict(out)
-        if "enum" in neg or "const" in neg:
-            values = self._finite_values(neg, base, ptr) or []
-            values = [v for v in values if self._is_valid(v, neg, base, ptr)]
-            numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-            scalars = [v for v in values if v is None or isinstance(v, (str, bool))]
-            if len(numbers) + len(scalars) < len(values) and set(_types_of(out)) & {"array", "object"}:
-                self.unsupported("not", ptr, "a negated enum of arrays or objects")
-                return out
-            if scalars:
-                out["$not_values"] = list(out.get("$not_values", [])) + scalars
-            if numbers:
-                out["$not_numbers"] = list(out.get("$not_numbers", [])) + [{"enum": numbers}]
-            return out
-        if set(neg) & {"anyOf", "oneOf", "not", "$not_values", "$not_patterns", "$not_strings", "$not_numbers"}:
-            return self._not_compound(out, neg, base, ptr)
-        neg_types = set(_types_of(neg))
-        string_part = {k: v for k, v in neg.items() if k in _STRING_KEYWORDS}
-        number_part = {k: v for k, v in neg.items() if k in _NUMBER_KEYWORDS}
+        flat = not (set(neg) & _COMBINING_KEYWORDS)
+        neg_types = set(_types_of(neg)) if flat else self._effective_types(neg, base, ptr)
+        string_keywords = any(k in _STRING_KEYWORDS for k in neg)
+        number_keywords = any(k in _NUMBER_KEYWORDS for k in neg)
         kept: list[str] = []
         for t in _types_of(out):
             numeric = t in ("integer", "number")
             applies = t in neg_types or (numeric and "number" in neg_types) or (t == "number" and "integer" in neg_types)
             if not applies:
-                kept.append(t)
-            elif t == "string" and string_part:
-                kept.append(t)
-                out["$not_strings"] = list(out.get("$not_strings", [])) + [string_part]
-            elif numeric and (number_part or (t == "number" and "number" not in neg_types)):
-                # Against a number, an integer-only neg holds for integer values alone.
-                kind = "number" if "number" in neg_types else "integer"
-                kept.append(t)
-                out["$not_numbers"] = list(out.get("$not_numbers", [])) + [dict(number_part, type=kind)]
-            # else: every value of type t satisfies neg, so none is left
-        if not kept:
-            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value: its not holds for every value")
-        out["type"] = kept
-        return out
-
-    def _not_compound(self, out: dict, neg: dict, base: str, ptr: str) -> dict:
-        """``not: neg`` where neg combines scalar schemas with anyOf/oneOf/not: type by type,
-        null and booleans are checked exactly, strings and numbers subtract neg's automaton
-        (:meth:`_string_set`, :meth:`_number_set`); arrays and objects must be outside neg."""
-        out = dict(out)
-        neg_types = self._effective_types(neg, base, ptr)
-        kept: list[str] = []
-        for t in _types_of(out):
-            if t in ("array", "object"):
-                if t in neg_types:
-                    self.unsupported("not", ptr, f"a negated combination of schemas that {t}s may satisfy")
                 kept.append(t)
             elif t in ("null", "boolean"):
                 values = [None] if t == "null" else [True, False]
@@ -586,15 +536,33 @@ class SchemaCompiler:
                     if bad:
                         out["$not_values"] = list(out.get("$not_values", [])) + bad
             elif t == "string":
+                if not flat or string_keywords:
+                    kept.append(t)
+                    out["$not_strings"] = list(out.get("$not_strings", [])) + [neg]
+            elif numeric:
+                # Against a number, an integer-only neg holds for integer values alone.
+                if not flat or number_keywords or (t == "number" and "number" not in neg_types):
+                    kept.append(t)
+                    out["$not_numbers"] = list(out.get("$not_numbers", [])) + [neg]
+            elif not flat:
+                self.unsupported("not", ptr, f"a negated combination of schemas that {t}s may satisfy")
                 kept.append(t)
-                out["$not_strings"] = list(out.get("$not_strings", [])) + [neg]
-            else:
-                kept.append(t)
-                out["$not_numbers"] = list(out.get("$not_numbers", [])) + [neg]
+            # else: every value of type t satisfies neg, so none is left
         if not kept:
             raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value: its not holds for every value")
         out["type"] = kept
         return out
+
+    def _valid_values(self, schema: Any, base: str, ptr: str) -> list[Any] | None:
+        """The values of a finite schema (see :meth:`_finite_values`) that satisfy all of it."""
+        candidates = self._finite_values(schema, base, ptr)
+        if candidates is None:
+            return None
+        resolved, rbase = self._resolve(schema, base, ptr)
+        if not isinstance(resolved, dict):
+            return candidates
+        rbase = self.resolver.base_of(resolved, rbase)
+        return [v for v in candidates if self._is_valid(v, resolved, rbase, ptr)]
 
     def _finite_values(self, schema: Any, base: str, ptr: str, depth: int = 0) -> list[Any] | None:
         """Candidate values when ``schema`` pins its value to a finite set, else None.
@@ -647,9 +615,8 @@ class SchemaCompiler:
                 values.append(v)
         return values
 
-    def _enumerated(self, values: list[Any], schema: dict, base: str, ptr: str) -> Node:
-        """The literals of the candidate ``values`` that satisfy ``schema`` (checked exactly)."""
-        valid = [v for v in values if self._is_valid(v, schema, base, ptr)]
+    def _enumerated(self, valid: list[Any], ptr: str) -> Node:
+        """The literals of the ``valid`` values (see :meth:`_valid_values`)."""
         if not valid:
             raise InvalidSchemaError(f"no value of the enum/const at {ptr or '/'} satisfies the rest of its schema")
         options = tuple(value_literal(v) for v in valid)
@@ -768,16 +735,14 @@ class SchemaCompiler:
         their content, not their identity, because merging (allOf, ``$ref`` with siblings, anyOf
         branches with surrounding keywords) makes a new dict on every visit.
         """
-        fast = (id(schema), base, kind)
-        rule = self._rule_of.get(fast)
-        if rule is not None:
-            return Call(rule)
-        key = ("content", json.dumps(schema, sort_keys=True, default=repr), base, kind)
+        if self.resolver.in_document(schema):
+            key: tuple[Any, ...] = (id(schema), base, kind)  # the document's nodes live as long as we do
+        else:
+            key = ("content", json.dumps(schema, sort_keys=True, default=repr), base, kind)
         rule = self._rule_of.get(key)
         if rule is None:
             rule = self._new_rule(f"{kind} at {ptr or '/'}")
-            self._rule_of[key] = self._rule_of[fast] = rule
-            self._schemas_kept.append(schema)  # keeps id(schema) unique while compiling
+            self._rule_of[key] = rule
             try:
                 self._rules[rule] = build(schema, base, ptr)
             except Exception:
@@ -785,11 +750,8 @@ class SchemaCompiler:
                 # reserved rule matching nothing, so calls already made to it stay well-formed;
                 # a later visit builds it again (and fails again, or succeeds in lenient mode).
                 self._rules[rule] = Chars(())
-                del self._rule_of[key], self._rule_of[fast]
+                del self._rule_of[key]
                 raise
-        else:
-            self._rule_of[fast] = rule
-            self._schemas_kept.append(schema)
         return Call(rule)
 
     def _pairwise_disjoint(self, branches: list[dict], base: str, ptr: str) -> bool:
@@ -1001,10 +963,9 @@ class SchemaCompiler:
                 raise _Refused(f"{key!r} in a negated or exclusive number schema")
         try:
             if "const" in schema or "enum" in schema:
-                values = self._finite_values(schema, base, ptr) or []
                 dfa = nothing
-                for v in values:
-                    if isinstance(v, (int, float)) and not isinstance(v, bool) and self._is_valid(v, schema, base, ptr):
+                for v in self._valid_values(schema, base, ptr) or []:
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
                         dfa = _union(dfa, compile_regex(numeric.number_range_regex(v, v)))
                 return intersection(dfa, plain)
             lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
@@ -1138,24 +1099,12 @@ class SchemaCompiler:
             else:
                 dfa = compile_regex(regex)
                 content = dfa if content is None else intersection(content, dfa)
-        banned_strings = [v for v in schema.get("$not_values", []) if isinstance(v, str)]
-        if banned_strings or schema.get("$not_patterns") or schema.get("$not_strings"):
-            any_text = compile_regex("[^]*")
-            content = any_text if content is None else content
-            if banned_strings:
-                content = difference(content, _dfa_of(Alt(tuple(literal(v) for v in banned_strings)) if len(banned_strings) > 1 else literal(banned_strings[0])))
-            for neg in schema.get("$not_strings", []):
+        if schema.get("$not_strings"):
+            content = compile_regex("[^]*") if content is None else content
+            for neg in schema["$not_strings"]:
                 negated = self._negated_content(neg, ptr)
                 if negated is not None:
                     content = difference(content, negated)
-            for pattern in schema.get("$not_patterns", []):
-                try:
-                    # The wide reading: whatever matches under ECMA-262 or Python is subtracted.
-                    content = difference(content, compile_regex(pattern, search=True, wide=True))
-                except UnsupportedRegexError as exc:
-                    self.unsupported("not", ptr, str(exc))
-                except InvalidRegexError as exc:
-                    raise InvalidSchemaError(f"invalid pattern in not at {ptr or '/'}: {exc}") from None
         return content
 
     def _negated_content(self, neg: dict, ptr: str) -> ByteDFA | None:
@@ -1197,8 +1146,7 @@ class SchemaCompiler:
         if "string" not in _types_of(schema):
             return nothing
         if "const" in schema or "enum" in schema:
-            values = self._finite_values(schema, base, ptr) or []
-            strings_ = [v for v in values if isinstance(v, str) and self._is_valid(v, schema, base, ptr)]
+            strings_ = [v for v in self._valid_values(schema, base, ptr) or [] if isinstance(v, str)]
             return _dfa_of(Alt(tuple(literal(v) for v in strings_))) if len(strings_) > 1 else (
                 _dfa_of(literal(strings_[0])) if strings_ else nothing)
         for key in schema:
@@ -1235,12 +1183,6 @@ class SchemaCompiler:
             if max(lo, hi or 0) > self.options.max_repeat:
                 raise _Refused(f"a string length above max_repeat={self.options.max_repeat} under not/oneOf")
             content = intersection(content, compile_regex("[^]{%d,%s}" % (lo, "" if hi is None else hi)))
-        banned = [v for v in schema.get("$not_values", []) if isinstance(v, str)]
-        if banned:
-            content = difference(content, _dfa_of(Alt(tuple(literal(v) for v in banned)) if len(banned) > 1 else literal(banned[0])))
-        for pattern in schema.get("$not_patterns", []):
-            neg_pattern = {"type": "string", "pattern": pattern}
-            content = difference(content, self._string_set(neg_pattern, base, ptr, not upper, depth + 1))
         negations = list(schema.get("$not_strings", [])) + ([schema["not"]] if "not" in schema else [])
         for neg in negations:
             content = difference(content, self._string_set(neg, base, _ptr(ptr, "not"), not upper, depth + 1))
@@ -1382,12 +1324,8 @@ class SchemaCompiler:
 
     def _finite_domain(self, items: Any, base: str, ptr: str) -> list[Any] | None:
         """The distinct values an item schema allows, when they are few (enum, const, boolean, null)."""
-        candidates = self._finite_values(items, base, ptr)
-        if candidates is None:
-            return None
-        resolved, rbase = self._resolve(items, base, ptr)
-        values = [v for v in candidates if resolved is True or self._is_valid(v, resolved, self.resolver.base_of(resolved, rbase), ptr)]
-        return values if len(values) <= _MAX_UNIQUE_DOMAIN else None
+        values = self._valid_values(items, base, ptr)
+        return values if values is not None and len(values) <= _MAX_UNIQUE_DOMAIN else None
 
     def _unique_array(self, domain: list[Any], min_items: int, max_items: int | None, ptr: str) -> Node:
         """Arrays of distinct values from ``domain``: the automaton remembers which were used."""
@@ -1857,11 +1795,11 @@ def _standard(schema: Any) -> Any:
         extra.append({"not": {"anyOf": [{"required": [n]} for n in schema["$forbidden"]]}})
     if schema.get("$not_values"):
         extra.append({"not": {"enum": list(schema["$not_values"])}})
-    extra += [{"not": {"pattern": p}} for p in schema.get("$not_patterns", [])]
     extra += [{"not": {"required": list(g)}} for g in schema.get("$not_all", [])]
     extra += [{"not": _standard(neg)} for neg in schema.get("$not_object", [])]
-    extra += [{"not": dict(_standard(neg), type="string")} for neg in schema.get("$not_strings", [])]
-    extra += [{"not": dict(_standard(neg), type=neg.get("type", "number"))} for neg in schema.get("$not_numbers", [])]
+    # "$not_strings": [N] is "a string does not satisfy N" (likewise for numbers).
+    extra += [{"not": {"allOf": [_standard(neg), {"type": "string"}]}} for neg in schema.get("$not_strings", [])]
+    extra += [{"not": {"allOf": [_standard(neg), {"type": "number"}]}} for neg in schema.get("$not_numbers", [])]
     if extra:
         out["allOf"] = list(out.get("allOf", [])) + extra
     return out

@@ -55,6 +55,10 @@ class RefResolver:
         """Base URI in force at ``schema`` (``default`` for a schema not in the document)."""
         return self._base_of.get(id(schema), default)
 
+    def in_document(self, schema: Any) -> bool:
+        """Whether ``schema`` is a node of the document itself (not a dict made from it)."""
+        return id(schema) in self._base_of
+
     def resolve(self, ref: Any, base: str, where: str) -> tuple[Any, str]:
         """(target schema, its base URI) of ``ref`` found at JSON pointer ``where``."""
         if not isinstance(ref, str):

@@ -602,7 +602,6 @@ def minimize(dfa: ByteDFA, *, refine: bool = True) -> ByteDFA:
                 new_of[b2] = len(queue)
                 queue.append(b2)
         qi += 1
-    m = len(queue)
     new_of_arr = np.asarray(new_of + [-1], dtype=np.int64)  # index -1 (none) stays -1
     blocks_in_order = np.asarray(queue, dtype=np.int64)
     rows = np.asarray(block_rows, dtype=np.int64).reshape(num_blocks, num_classes)[blocks_in_order]
