@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
-from maskbench import DEFAULT_DATA, Worker, load, texts_of  # noqa: E402
+from maskbench import DEFAULT_DATA, Worker, load, start_engine, texts_of  # noqa: E402
 
 
 def inputs(data: str, per_category: int, seed: int) -> list[dict]:
@@ -54,18 +54,10 @@ def inputs(data: str, per_category: int, seed: int) -> list[dict]:
 
 
 def _speed_worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any) -> None:
-    if memory_gb:
-        limit = int(memory_gb * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    import warnings
-
     import numpy as np
+    from engines import EngineRefused
 
-    warnings.simplefilter("ignore")
-    from engines import EngineRefused, load_tokenizer, make_engine
-
-    tok = load_tokenizer(tokenizer)
-    engine = make_engine(engine_name, tok)
+    engine, tok = start_engine(engine_name, tokenizer, memory_gb)
     row = np.zeros((tok.vocab.size + 31) // 32, dtype=np.int32)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     conn.send("ready")

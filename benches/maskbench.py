@@ -64,11 +64,8 @@ def texts_of(instance: Any) -> list[str]:
 
 # -- the worker: one engine, one schema at a time ------------------------------------------------
 
-def _worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any) -> None:
-    if os.environ.get("CONSTRAIN_PROPERTY_ORDER"):
-        from engines import ConstrainEngine
-
-        ConstrainEngine.options = {"property_order": os.environ["CONSTRAIN_PROPERTY_ORDER"]}
+def start_engine(engine_name: str, tokenizer: str, memory_gb: float) -> tuple[Any, Any]:
+    """In a worker process: (engine, tokenizer), under the memory limit, warnings silenced."""
     if memory_gb:
         limit = int(memory_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -78,7 +75,15 @@ def _worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any) -> No
     from engines import load_tokenizer, make_engine
 
     tok = load_tokenizer(tokenizer)
-    engine = make_engine(engine_name, tok)
+    return make_engine(engine_name, tok), tok
+
+
+def _worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any) -> None:
+    if os.environ.get("CONSTRAIN_PROPERTY_ORDER"):
+        from engines import ConstrainEngine
+
+        ConstrainEngine.options = {"property_order": os.environ["CONSTRAIN_PROPERTY_ORDER"]}
+    engine, tok = start_engine(engine_name, tokenizer, memory_gb)
     conn.send("ready")
     while True:
         job = conn.recv()

@@ -220,22 +220,9 @@ class ChatRequest:
         """The :class:`constrain.sampling.SamplingParams` of this request."""
         from .sampling import SamplingParams
 
-        return SamplingParams(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            min_p=self.min_p,
-            frequency_penalty=self.frequency_penalty,
-            presence_penalty=self.presence_penalty,
-            repetition_penalty=self.repetition_penalty,
-            logit_bias=dict(self.logit_bias),
-            min_tokens=self.min_tokens,
-            xtc_threshold=self.xtc_threshold,
-            xtc_probability=self.xtc_probability,
-            seed=self.seed,
-            logprobs=self.logprobs,
-            top_logprobs=self.top_logprobs,
-        )
+        # Every sampling field has the same name (and default) here; tests/test_request.py checks it.
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(SamplingParams)}
+        return SamplingParams(**dict(values, logit_bias=dict(self.logit_bias)))
 
     def check_vocab_size(self, vocab_size: int) -> None:
         """Raise InvalidRequestError when a ``logit_bias`` key or an ``eos_token`` id is >= ``vocab_size``."""

@@ -116,7 +116,6 @@ class TokenTrie:
         alive_nodes: list[np.ndarray] = []
         alive_states: list[np.ndarray] = []
         small: list[int] = []  # live nodes found by the Python walk
-        child_start = self.child_start
         child_count = self.child_count
         depth = 1  # depth of the nodes in ``frontier``
         while frontier.size:
@@ -139,15 +138,7 @@ class TokenTrie:
             level_size = self.level_start[depth + 1] - self.level_start[depth]
             if level_size >= self.DENSE_MIN_LEVEL and total * self.DENSE_FRACTION > level_size:
                 return self._dense_walk(automaton, edge_class, depth, alive_nodes, alive_states)
-            has_children = counts > 0
-            frontier = frontier[has_children]
-            nxt = nxt[has_children]
-            counts = counts[has_children]
-            # Expand each node into its contiguous child range [start, start + count).
-            ends = np.cumsum(counts)
-            offsets = np.repeat(child_start[frontier] - (ends - counts), counts)
-            frontier = offsets + np.arange(total)
-            states = np.repeat(nxt, counts)
+            frontier, states = self._children(frontier, nxt, counts, total)
         allowed = np.zeros(self.vocab_size, dtype=bool)
         if small:
             alive_nodes.append(np.array(small, dtype=np.int64))
@@ -207,14 +198,16 @@ class TokenTrie:
             total = int(counts.sum())
             if not total:
                 return
-            has_children = counts > 0
-            frontier = frontier[has_children]
-            nxt = nxt[has_children]
-            counts = counts[has_children]
-            ends = np.cumsum(counts)
-            offsets = np.repeat(self.child_start[frontier] - (ends - counts), counts)
-            frontier = offsets + np.arange(total)
-            states = np.repeat(nxt, counts)
+            frontier, states = self._children(frontier, nxt, counts, total)
+
+    def _children(self, nodes: np.ndarray, states: np.ndarray, counts: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+        """The children of ``nodes`` (``counts`` of them, ``total`` in all), each with its parent's state."""
+        has_children = counts > 0
+        nodes, states, counts = nodes[has_children], states[has_children], counts[has_children]
+        # Each node's children are the contiguous range [child_start, child_start + count).
+        ends = np.cumsum(counts)
+        offsets = np.repeat(self.child_start[nodes] - (ends - counts), counts)
+        return offsets + np.arange(total), np.repeat(states, counts)
 
     @property
     def _child_start_list(self) -> list[int]:

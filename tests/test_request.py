@@ -307,3 +307,5 @@ def test_sampling_params():
     assert params.min_tokens == 4 and params.seed == 7 and params.top_logprobs == 2
     assert params.repetition_penalty == 1.3 and params.xtc_probability == 0.5
     params.validate()
+    # A body without sampling fields gives SamplingParams' own defaults (the two lists agree).
+    assert parse_request(body()).sampling_params() == sampling.SamplingParams()
