@@ -141,6 +141,7 @@ class SchemaCompiler:
         self._strict = False
         # Automata of negated / exclusive scalar schemas, by content (see _string_set, _number_set).
         self._sets: dict[tuple[Any, ...], ByteDFA] = {}
+        self._finite: dict[tuple[int, str], list[Any] | None] = {}
         dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
         # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
         self._legacy_draft = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6, 7))
@@ -295,7 +296,8 @@ class SchemaCompiler:
                 # X = oneOf(B) exactly one Ai & X holds iff X holds and exactly one Ai does.
                 out[key] = [{"allOf": [x, {key: bv}]} for x in av]
             elif key == "enum":
-                out[key] = [v for v in av if any(_json_equal(v, w) for w in bv)]
+                theirs = {_value_key(w) for w in bv}
+                out[key] = [v for v in av if _value_key(v) in theirs]
             elif key == "pattern":
                 out.setdefault("$patterns", [])
                 out["$patterns"] = list(out["$patterns"]) + [bv]
@@ -561,6 +563,8 @@ class SchemaCompiler:
         resolved, rbase = self._resolve(schema, base, ptr)
         if not isinstance(resolved, dict):
             return candidates
+        if not (set(resolved) - ANNOTATIONS - {"enum", "const", "type"}):
+            return [v for v in candidates if _has_type(v, resolved)]  # candidates are its members already
         rbase = self.resolver.base_of(resolved, rbase)
         return [v for v in candidates if self._is_valid(v, resolved, rbase, ptr)]
 
@@ -579,6 +583,15 @@ class SchemaCompiler:
         if not isinstance(schema, dict):
             return None
         base = self.resolver.base_of(schema, base)
+        if not self.resolver.in_document(schema):
+            return self._finite_values_of(schema, base, ptr, depth)
+        # value() asks this at every schema it visits: document nodes are answered once.
+        key = (id(schema), base)
+        if key not in self._finite:
+            self._finite[key] = self._finite_values_of(schema, base, ptr, depth)
+        return self._finite[key]
+
+    def _finite_values_of(self, schema: dict, base: str, ptr: str, depth: int) -> list[Any] | None:
         sets: list[list[Any]] = []
         if "const" in schema:
             sets.append([schema["const"]])
@@ -607,11 +620,13 @@ class SchemaCompiler:
         if not sets:
             return None
         sets.sort(key=len)
+        others = [{_value_key(w) for w in other} for other in sets[1:]]
         values: list[Any] = []
+        seen: set[Any] = set()
         for v in sets[0]:
-            if any(_json_equal(v, w) for w in values):
-                continue
-            if all(any(_json_equal(v, w) for w in other) for other in sets[1:]):
+            k = _value_key(v)
+            if k not in seen and all(k in other for other in others):
+                seen.add(k)
                 values.append(v)
         return values
 
@@ -624,8 +639,13 @@ class SchemaCompiler:
 
     def _is_valid(self, value: Any, schema: dict, base: str, ptr: str) -> bool:
         """Whether ``value`` satisfies ``schema`` (exact, via jsonschema, our own keywords included)."""
-        if not (set(schema) - ANNOTATIONS - {"enum", "const"}):
-            return any(_json_equal(value, w) for w in ([schema["const"]] if "const" in schema else schema.get("enum", [value])))
+        if not (set(schema) - ANNOTATIONS - {"enum", "const", "type"}):
+            # No need for a validator (nor to import one): membership and type decide.
+            if "const" in schema and not _json_equal(value, schema["const"]):
+                return False
+            if isinstance(schema.get("enum"), list) and not any(_json_equal(value, w) for w in schema["enum"]):
+                return False
+            return _has_type(value, schema)
         try:
             import jsonschema
         except ImportError:  # pragma: no cover - jsonschema is a dependency
@@ -670,25 +690,30 @@ class SchemaCompiler:
                     (self._merge(sub, {"not": {"anyOf": [o for j, (o, _) in enumerate(merged) if j != i]}}, bptr), bptr)
                     for i, (sub, bptr) in enumerate(merged)
                 ]
-                saved = self._strict
-                self._strict = True
                 try:
-                    options = self._branch_values(exclusive, base)
+                    options = self._strictly(lambda: self._branch_values(exclusive, base))
                 except UnsupportedSchemaError as exc:
-                    self._strict = saved
                     self.unsupported("oneOf", ptr, f"its branches may overlap (exactly-one cannot be checked: {exc})")
                 else:
                     if not options:
                         raise InvalidSchemaError(f"no value satisfies exactly one branch of oneOf at {ptr or '/'}")
                     return options[0] if len(options) == 1 else Alt(tuple(options))
-                finally:
-                    self._strict = saved
             else:
                 merged = [(n, bptr) for n, (_, bptr) in zip(narrowed, merged)]
         options = self._branch_values(merged, base)
         if not options:
             raise InvalidSchemaError(f"no branch of {key} at {ptr or '/'} is satisfiable")
         return options[0] if len(options) == 1 else Alt(tuple(options))
+
+    def _strictly(self, build: Any) -> Any:
+        """``build()`` with refusals raised even in lenient mode: an exact form being tried, whose
+        caller falls back to refusing (or, leniently, dropping) the keyword as a whole."""
+        saved = self._strict
+        self._strict = True
+        try:
+            return build()
+        finally:
+            self._strict = saved
 
     def _branch_values(self, branches: list[tuple[dict, str]], base: str) -> list[Node]:
         options = []
@@ -1280,17 +1305,12 @@ class SchemaCompiler:
         cptr = _ptr(ptr, "contains")
         item = self._as_dict(items, _ptr(ptr, "items"), base, 0) if items is not True else {}
         contains = self._as_dict(schema["contains"], cptr, base, 0)
-        saved = self._strict
-        self._strict = True
         try:
-            miss = self._branch_values([(self._merge(item, {"not": contains}, cptr), cptr)], base)
-            hit = self._branch_values([(self._merge(item, contains, cptr), cptr)], base)
+            miss = self._strictly(lambda: self._branch_values([(self._merge(item, {"not": contains}, cptr), cptr)], base))
+            hit = self._strictly(lambda: self._branch_values([(self._merge(item, contains, cptr), cptr)], base))
         except UnsupportedSchemaError as exc:
-            self._strict = saved
             self.unsupported("contains", ptr, f"its negation cannot be enforced ({exc})")
             return None
-        finally:
-            self._strict = saved
         if not hit:
             raise InvalidSchemaError(f"no item satisfies both items and contains at {ptr or '/'}")
         any_item = self.value(items, base, _ptr(ptr, "items"))
@@ -1810,6 +1830,24 @@ def _types_of(schema: dict) -> list[str]:
     if t is None:
         return list(JSON_TYPES)
     return list(t) if isinstance(t, list) else [t]
+
+
+def _has_type(value: Any, schema: dict) -> bool:
+    """Whether ``value`` is of a type ``schema`` allows (1.0 is an integer, integers are numbers)."""
+    types = _types_of(schema)
+    kind = _type_of_value(value)
+    return kind in types or (kind == "integer" and "number" in types)
+
+
+def _value_key(v: Any) -> Any:
+    """A hashable key equal for two JSON values exactly when :func:`_json_equal` holds."""
+    if isinstance(v, bool) or v is None:
+        return ("literal", v)
+    if isinstance(v, (int, float)):
+        return ("number", v)  # 1 and 1.0 are the same JSON Schema value (and hash alike)
+    if isinstance(v, str):
+        return ("string", v)
+    return ("json", type(v).__name__, json.dumps(v, sort_keys=True))
 
 
 def _json_equal(a: Any, b: Any) -> bool:
