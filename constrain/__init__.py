@@ -17,6 +17,7 @@ from .chat import run_chat, stream_chat
 from .compiler import CompiledConstraint, compile
 from .errors import (
     AutomatonTooLargeError,
+    CompileTimeoutError,
     ConstraintError,
     InvalidRegexError,
     InvalidRequestError,
@@ -45,6 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AutomatonTooLargeError",
     "ChatRequest",
+    "CompileTimeoutError",
     "CompiledConstraint",
     "ConstraintError",
     "ConstraintLogitsProcessor",

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import deadline
 from .bitmask import bitmask_width, mask_to_bitmask_row
 from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
 from .grammar import DEFAULT_MAX_DEPTH, GrammarAutomaton
@@ -31,6 +32,9 @@ from .regex.setops import is_empty
 from .tokentrie import _lookup, plain_utf8_table, simulates_plain_utf8
 from .vocab import Vocabulary
 
+#: Wall-clock budget of one compilation, in seconds. The slowest MaskBench schema that compiles
+#: takes about 8 s on a loaded 2-core machine; adversarial ones (Handwritten allany16) take minutes.
+DEFAULT_MAX_COMPILE_SECONDS = 20.0
 #: Masks kept per compiled constraint; a 131k vocabulary costs 16 KiB per cached state.
 DEFAULT_MASK_CACHE_SIZE = 4096
 #: Default runaway-whitespace guard of JSON constraints (consecutive blank bytes).
@@ -345,6 +349,7 @@ def compile(
     max_depth: int = DEFAULT_MAX_DEPTH,
     cache: bool = True,
     property_order: str = "schema",
+    max_compile_seconds: float | None = DEFAULT_MAX_COMPILE_SECONDS,
 ) -> CompiledConstraint:
     """Compile a chat-completions ``response_format`` for ``vocab``.
 
@@ -369,11 +374,16 @@ def compile(
         cache: reuse an earlier compilation of the same format for the same vocabulary object.
         property_order: JSON objects' declared properties in the schema's order ("schema",
             the default) or, for objects with at most 8 of them, in any order ("any").
+        max_compile_seconds: wall-clock budget of one compilation (``None``: no limit). Each
+            automaton is bounded by the state budgets, but a schema may ask for very many of
+            them; past this budget :class:`~constrain.errors.CompileTimeoutError` names the
+            schema location being compiled.
 
     Raises:
         InvalidResponseFormatError: unknown type or malformed shape.
         InvalidRegexError / UnsupportedRegexError: a bad or unenforceable regex.
-        AutomatonTooLargeError: the automaton would exceed its budget.
+        AutomatonTooLargeError: the automaton would exceed its budget (its subclass
+            CompileTimeoutError: compiling took longer than ``max_compile_seconds``).
     """
     if not isinstance(vocab, Vocabulary):
         raise ConstraintError(f"vocab must be a constrain.Vocabulary, not {type(vocab).__name__}")
@@ -389,10 +399,16 @@ def compile(
             return hit
     if property_order not in ("schema", "any"):
         raise ConstraintError(f"property_order must be 'schema' or 'any', not {property_order!r}")
+    if max_compile_seconds is not None and (
+        isinstance(max_compile_seconds, bool) or not isinstance(max_compile_seconds, (int, float))
+        or not max_compile_seconds > 0
+    ):
+        raise ConstraintError(f"max_compile_seconds must be a positive number or None, not {max_compile_seconds!r}")
     json_options = JsonOptions(whitespace=whitespace, lenient=lenient, property_order=property_order)
-    compiled = _compile_uncached(
-        response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
-    )
+    with deadline.time_budget(max_compile_seconds):
+        compiled = _compile_uncached(
+            response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
+        )
     if key is not None:
         _COMPILE_CACHE.put(key, vocab, compiled)
     return compiled

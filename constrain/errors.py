@@ -34,6 +34,19 @@ class AutomatonTooLargeError(ConstraintError):
     """Building an automaton would exceed its configured state budget."""
 
 
+class CompileTimeoutError(AutomatonTooLargeError):
+    """Compiling a constraint took longer than its time budget (``max_compile_seconds``).
+
+    Attributes:
+        pointer: JSON pointer of the innermost schema being compiled when time ran out (or
+            ``None`` for a regex).
+    """
+
+    def __init__(self, message: str, pointer: str | None = None) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+
+
 class InvalidResponseFormatError(ConstraintError):
     """A ``response_format`` dict has an unknown type or a malformed shape."""
 

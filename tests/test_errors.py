@@ -77,6 +77,57 @@ def test_budget_is_configurable_both_ways():
         compile_regex("[ab]*a[ab]{8}", max_dfa_states=100)
 
 
+# Many mid-sized automata, each within the state budgets: a pattern intersected with a length
+# range per branch (the shape of MaskBench's Handwritten allany16, which took minutes).
+SLOW_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": f"[aA][12].*{c}[zZ]", "minLength": 10, "maxLength": 90}
+        for c in "bcdefghijklmnopqrstuvwxy"
+    ]
+}
+
+
+def test_compile_time_budget_names_the_schema_location():
+    start = time.perf_counter()
+    with pytest.raises(constrain.CompileTimeoutError) as info:
+        constrain.compile({"type": "json_schema", "json_schema": {"schema": SLOW_SCHEMA}}, VOCAB,
+                          cache=False, max_compile_seconds=0.2)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5  # checked inside the long loops, not only between schemas
+    assert info.value.pointer is not None and info.value.pointer.startswith("/anyOf/")
+    assert f"at {info.value.pointer}" in str(info.value) and "max_compile_seconds" in str(info.value)
+    assert isinstance(info.value, constrain.AutomatonTooLargeError)  # a budget error like the others
+
+
+def test_compile_time_budget_covers_regexes_and_can_be_lifted():
+    with pytest.raises(constrain.CompileTimeoutError) as info:
+        constrain.compile({"type": "regex", "schema": "[ab]*a[ab]{12}"}, VOCAB, cache=False, max_compile_seconds=1e-4)
+    assert info.value.pointer is None
+    compiled = constrain.compile({"type": "regex", "schema": "[ab]*a[ab]{12}"}, VOCAB, cache=False,
+                                 max_compile_seconds=None)
+    assert compiled.description == "[ab]*a[ab]{12}"
+
+
+@pytest.mark.parametrize("budget", [0, -1.0, "10", True, float("nan")])
+def test_compile_time_budget_must_be_positive(budget):
+    with pytest.raises(constrain.ConstraintError, match="max_compile_seconds"):
+        constrain.compile({"type": "json_object"}, VOCAB, cache=False, max_compile_seconds=budget)
+
+
+def test_nested_time_budgets_keep_the_earlier_deadline():
+    from constrain import deadline
+
+    with deadline.time_budget(1e-6):
+        with deadline.time_budget(1000.0):
+            time.sleep(0.01)
+            with pytest.raises(constrain.CompileTimeoutError, match="1e-06 s"):
+                deadline.check()
+        with deadline.time_budget(None):
+            with pytest.raises(constrain.CompileTimeoutError):
+                deadline.check()
+    deadline.check()  # no budget outside the blocks
+
+
 @pytest.mark.parametrize(
     ("response_format", "fragment"),
     [

@@ -526,6 +526,33 @@ ONE_OF_NARROWED = {
         [{"knownType": "A"}, {"knownType": "C", "key": "k"}, {"type": "t"}],
         [{"knownType": "A", "type": "t"}, {"knownType": "D"}, {}],
     ),
+    # Discriminator values seen through allOf (OpenAPI generators write enums so), and a
+    # catch-all branch whose discriminator is a negated enum (MaskBench o35866, o10011 shapes).
+    "discriminator_through_all_of_and_not": (
+        {"oneOf": [
+            {"properties": {"country": {"allOf": [{"type": "string"}, {"enum": ["CAN"]}]},
+                            "state": {"enum": ["ON", "QC"]}}},
+            {"properties": {"country": {"type": "string", "enum": ["USA"]},
+                            "state": {"enum": ["NY", "ON"]}}},
+            {"properties": {"country": {"not": {"type": "string", "enum": ["CAN", "USA"]}},
+                            "state": {"type": "string", "maxLength": 4}}},
+        ]},
+        [{"country": "CAN", "state": "QC"}, {"country": "USA", "state": "ON"}, {"country": "FR"},
+         {"country": "MEX", "state": "BC"}],
+        [{}, {"state": "ON"}, {"country": "CAN", "state": "NY"}, {"country": 3, "state": "long state"}],
+    ),
+    # A required key that the other branch cannot hold: no declared property, additionalProperties
+    # false, and no patternProperties pattern matching it.
+    "required_key_outside_the_other_patterns": (
+        {"oneOf": [
+            {"type": "object", "required": ["ref"], "properties": {"ref": {"type": "string", "maxLength": 4}},
+             "additionalProperties": False},
+            {"type": "object", "patternProperties": {"^[0-9]+x$": {"type": "string", "maxLength": 4}},
+             "additionalProperties": False},
+        ]},
+        [{"ref": "a"}, {"2x": "b"}, {}],
+        [{"ref": "a", "2x": "b"}, {"3y": "c"}],
+    ),
     # Strings told apart by their automata.
     "disjoint_patterns": (
         {"oneOf": [{"type": "string", "pattern": "^a+$"}, {"type": "string", "pattern": "^b+$"}]},

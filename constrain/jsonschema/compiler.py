@@ -21,7 +21,15 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InvalidRegexError, InvalidSchemaError, UnsupportedRegexError, UnsupportedSchemaError
+from .. import deadline
+from ..errors import (
+    AutomatonTooLargeError,
+    CompileTimeoutError,
+    InvalidRegexError,
+    InvalidSchemaError,
+    UnsupportedRegexError,
+    UnsupportedSchemaError,
+)
 from ..grammar import Grammar
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
@@ -322,6 +330,15 @@ class SchemaCompiler:
     # -- values ------------------------------------------------------------------------------
     def value(self, schema: Any, base: str, ptr: str) -> Node:
         """The JSON text of a value valid under ``schema``."""
+        deadline.check()
+        try:
+            return self._value(schema, base, ptr)
+        except CompileTimeoutError as exc:
+            if exc.pointer is None:  # the innermost schema names where the time went
+                raise CompileTimeoutError(f"{exc} (while compiling the schema at {ptr or '/'})", ptr) from None
+            raise
+
+    def _value(self, schema: Any, base: str, ptr: str) -> Node:
         schema, base = self._resolve(schema, base, ptr)
         if schema is True:
             return Call(self._ensure_any_value())
@@ -839,11 +856,24 @@ class SchemaCompiler:
         return out
 
     def _const_values_disjoint(self, a: Any, b: Any, base: str, ptr: str) -> bool:
-        """Both property schemas list their values (const/enum) and share none."""
-        pa, _ = self._resolve(a, base, ptr)
-        pb, _ = self._resolve(b, base, ptr)
-        return (isinstance(pa, dict) and isinstance(pb, dict) and ("const" in pa or "enum" in pa)
-                and ("const" in pb or "enum" in pb) and _signatures_disjoint(_signature(pa), _signature(pb)))
+        """One property schema pins its values to a finite set (const/enum, also through
+        ``allOf``/``$ref``/``anyOf``: see :meth:`_finite_values`) none of which the other accepts
+        (checked exactly, as enum values are: a discriminator such as ``{"enum": ["CAN"]}``
+        against ``{"not": {"enum": ["CAN", "USA"]}}``)."""
+        for x, y in ((a, b), (b, a)):
+            try:
+                values = self._finite_values(x, base, ptr)
+                if values is None:
+                    continue
+                other, obase = self._resolve(y, base, ptr)
+                if other is False:
+                    return True
+                if not isinstance(other, dict):
+                    return False
+                return not any(self._strictly(lambda v=v: self._is_valid(v, other, obase, ptr)) for v in values)
+            except (InvalidSchemaError, UnsupportedSchemaError):
+                return False
+        return False
 
     def _effective_types(self, schema: Any, base: str, ptr: str, depth: int = 0) -> set[str]:
         """JSON types a schema can accept, looking through ``$ref``, ``anyOf``/``oneOf`` (union),
@@ -894,13 +924,33 @@ class SchemaCompiler:
             y_props = y.get("properties", {}) if isinstance(y.get("properties"), dict) else {}
             for name in x.get("required", []):
                 # y forbids a property x requires.
-                if ((name not in y_props and y.get("additionalProperties", True) is False and not y.get("patternProperties"))
-                        or y_props.get(name) is False or name in y.get("$forbidden", [])):
+                if self._forbids(y, y_props, name):
                     return True
                 # A discriminator: x requires it with values that y's declaration excludes.
                 if name in x_props and name in y_props and self._const_values_disjoint(x_props[name], y_props[name], base, ptr):
                     return True
         return False
+
+    @staticmethod
+    def _forbids(schema: dict, props: dict, name: Any) -> bool:
+        """Whether an object valid under ``schema`` (with ``properties`` ``props``) can never
+        hold the property ``name``."""
+        if props.get(name) is False or name in schema.get("$forbidden", []):
+            return True
+        if name in props or schema.get("additionalProperties", True) is not False or not isinstance(name, str):
+            return False
+        patterns = schema.get("patternProperties") or {}
+        if not isinstance(patterns, dict):
+            return False
+        for pattern in patterns:
+            # The widest reading of the pattern (ECMA-262 or Python): rejected there means
+            # rejected by any validator.
+            try:
+                if compile_regex(pattern, search=True, wide=True).fullmatch(name.encode("utf-8")):
+                    return False
+            except (InvalidRegexError, AutomatonTooLargeError, TypeError):
+                return False
+        return True
 
     def _strings_disjoint(self, a: dict, b: dict, ptr: str) -> bool:
         """Whether two string-only schemas share no string, decided on their automata.

@@ -20,6 +20,7 @@ import json
 import numpy as np
 from typing import Any
 
+from .. import deadline
 from ..regex.automaton import NFA, ByteDFA, byte_runs, determinize
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, normalize_ranges, parse
 
@@ -89,8 +90,14 @@ def escaped_dfa(content: ByteDFA) -> ByteDFA:
     nfa.edges[start].append((0x22, 0x22, states[content.start]))
     runs = byte_runs(content.byte_class)
     rows = content.table.tolist()
+    # States after a backslash, shared by the content states whose escapes lead to the same
+    # targets (as in a run of states that all loop on the same content).
+    backslash_of: dict[tuple[tuple[int, int], ...], int] = {}
     for s, row in enumerate(rows):
+        if not s & 255:
+            deadline.check()
         src = states[s]
+        escaped: dict[int, int] = {}  # ASCII byte that may (or must) be escaped -> its target
         for c, t in enumerate(row):
             if t < 0:
                 continue
@@ -100,11 +107,19 @@ def escaped_dfa(content: ByteDFA) -> ByteDFA:
                     nfa.edges[src].append((rlo, rhi, states[t]))
                 for b in range(blo, min(bhi, 0x7F) + 1):
                     if b in _SHORT_ESCAPES or b < 0x20:
-                        _add_escape_paths(nfa, src, states[t], b)
+                        escaped[b] = states[t]
+        if escaped:
+            key = tuple(sorted(escaped.items()))
+            if key not in backslash_of:
+                backslash_of[key] = _escape_paths(nfa, key)
+            nfa.edges[src].append((0x5C, 0x5C, backslash_of[key]))
         if content.accepting[s]:
             nfa.edges[src].append((0x22, 0x22, accept))
     nfa.start, nfa.accept = start, accept
-    return determinize(nfa)
+    # This NFA is deterministic, and content states that a minimal ``content`` tells apart stay
+    # apart once escaped; only the few escape-path states might merge, so no refinement pass
+    # (Hopcroft on a long length-counting chain dominated compile time).
+    return determinize(nfa, refine=False)
 
 
 def _split_allowed_raw(lo: int, hi: int) -> list[tuple[int, int]]:
@@ -116,24 +131,34 @@ def _split_allowed_raw(lo: int, hi: int) -> list[tuple[int, int]]:
     return out
 
 
-def _add_escape_paths(nfa: NFA, src: int, dst: int, byte: int) -> None:
-    """Paths ``\\x`` and/or ``\\u00XX`` that decode to ``byte`` (an ASCII byte)."""
+def _escape_paths(nfa: NFA, targets: tuple[tuple[int, int], ...]) -> int:
+    """The state after a backslash, with paths ``x`` and/or ``u00XX`` to each ``(byte, target)``.
+
+    The states after ``\\u00`` and after the high hex digit are shared by all the bytes (the
+    content automaton is deterministic, so each byte has one target and the paths stay
+    deterministic too): a few states per content state instead of a chain per byte and target.
+    """
     backslash = nfa.new_state()
-    nfa.edges[src].append((0x5C, 0x5C, backslash))
-    short = _SHORT_ESCAPES.get(byte)
-    if short is not None:
-        nfa.edges[backslash].append((short[0], short[0], dst))
-    if byte < 0x20 or byte in (0x22, 0x5C):
-        # \u00XX with either hex case.
-        chain = [nfa.new_state() for _ in range(4)]
-        nfa.edges[backslash].append((ord("u"), ord("u"), chain[0]))
-        nfa.edges[chain[0]].append((0x30, 0x30, chain[1]))
-        nfa.edges[chain[1]].append((0x30, 0x30, chain[2]))
-        hi, lo = f"{byte:02x}"
-        for ch in {hi, hi.upper()}:
-            nfa.edges[chain[2]].append((ord(ch), ord(ch), chain[3]))
-        for ch in {lo, lo.upper()}:
-            nfa.edges[chain[3]].append((ord(ch), ord(ch), dst))
+    after_00: int | None = None
+    after_hi: dict[str, int] = {}
+    for byte, dst in targets:
+        short = _SHORT_ESCAPES.get(byte)
+        if short is not None:
+            nfa.edges[backslash].append((short[0], short[0], dst))
+        if byte < 0x20 or byte in (0x22, 0x5C):
+            # \u00XX with either hex case.
+            if after_00 is None:
+                after_u, after_0, after_00 = nfa.new_state(), nfa.new_state(), nfa.new_state()
+                nfa.edges[backslash].append((ord("u"), ord("u"), after_u))
+                nfa.edges[after_u].append((0x30, 0x30, after_0))
+                nfa.edges[after_0].append((0x30, 0x30, after_00))
+            hi, lo = f"{byte:02x}"
+            if hi not in after_hi:
+                after_hi[hi] = nfa.new_state()
+                nfa.edges[after_00].append((ord(hi), ord(hi), after_hi[hi]))  # hi is a decimal digit
+            for ch in {lo, lo.upper()}:
+                nfa.edges[after_hi[hi]].append((ord(ch), ord(ch), dst))
+    return backslash
 
 
 _CHAR_DFA: ByteDFA | None = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import deadline
 from ..errors import AutomatonTooLargeError
 from .parser import MAX_CODE_POINT, Alt, Anchor, Chars, Concat, Node, Ranges, Repeat
 
@@ -386,11 +387,13 @@ def determinize(
     max_states: int = DEFAULT_MAX_DFA_STATES,
     max_work: int = DEFAULT_MAX_WORK,
     absorbing: frozenset[int] | None = None,
+    refine: bool = True,
 ) -> ByteDFA:
     """Subset construction, then trimming and minimization.
 
     ``absorbing``: NFA states whose language contains that of every state they can share a
     subset with; a subset meeting them is cut down to them (see ``compile_regex(search=True)``).
+    ``refine=False``: trim only (see :func:`minimize`), for NFAs built from a minimal DFA.
     """
     byte_class = _byte_classes(nfa)
     num_classes = int(byte_class[-1]) + 1
@@ -462,6 +465,8 @@ def determinize(
     while i < len(sets):
         current = sets[i]
         i += 1
+        if not i & 63:
+            deadline.check()
         moves: list[set[int] | None] = [None] * num_classes
         for q in current:
             for lo, hi, t in nfa.edges[q]:
@@ -501,7 +506,7 @@ def determinize(
             )
     table = np.array(rows, dtype=np.int32).reshape(len(sets), num_classes)
     accepting = np.array([not final.isdisjoint(s) for s in sets], dtype=bool)
-    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0))
+    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0), refine=refine)
 
 
 def restrict_bytes(dfa: ByteDFA, allowed: np.ndarray) -> ByteDFA:
@@ -639,6 +644,7 @@ def _moore(total: np.ndarray, block: np.ndarray, max_passes: int | None = None) 
         if max_passes is not None and passes >= max_passes:
             return block, False
         passes += 1
+        deadline.check()
         # States stay together iff their block and every successor's block agree. Rows are
         # compared as raw bytes (a 1-D unique of a void view is much faster than axis=0).
         signature = np.empty((n1, num_classes + 1), dtype=np.int32)
@@ -673,6 +679,7 @@ def _hopcroft(total: np.ndarray, block: np.ndarray) -> np.ndarray:
         members[b].append(q)
     waiting = set(range(len(members)))
     while waiting:
+        deadline.check()
         splitter = list(members[waiting.pop()])
         for c in range(num_classes):
             order_c = pred_order[c]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import deadline
 from ..errors import AutomatonTooLargeError
 from .automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, minimize
 
@@ -86,6 +87,8 @@ def intersect(a: ByteDFA, b: ByteDFA, *, max_states: int = DEFAULT_MAX_DFA_STATE
     while i < len(pairs):
         p, q = pairs[i]
         i += 1
+        if not i & 63:
+            deadline.check()
         ta = table_a[p, col_a]
         tb = table_b[q, col_b]
         live = (ta >= 0) & (tb >= 0)
