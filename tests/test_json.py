@@ -553,6 +553,31 @@ ONE_OF_NARROWED = {
         [{"ref": "a"}, {"2x": "b"}, {}],
         [{"ref": "a", "2x": "b"}, {"3y": "c"}],
     ),
+    # Arrays of disjoint item types share only []: it satisfies both branches, so it is invalid.
+    "arrays_of_disjoint_items": (
+        {"oneOf": [{"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 3},
+                   {"type": "array", "items": {"type": "integer"}, "maxItems": 3}]},
+        [["a"], [1, 2], ["x", "y"]],
+        [[], ["a", 1], [1.5]],
+    ),
+    # A branch with object keywords only accepts every non-object: a boolean/null branch is
+    # wholly inside it (all invalid), and the object branch keeps objects (MaskBench o48661).
+    "non_objects_inside_an_object_only_branch": (
+        {"oneOf": [{"type": ["boolean", "null"]},
+                   {"properties": {"enabled": {"type": "boolean"}}, "additionalProperties": False}]},
+        [{}, {"enabled": True}, "s", 3, [1]],
+        [True, None, False, {"enabled": 1}],
+    ),
+    # Neither branch requires anything: each must hold one of its own properties (MaskBench o74185).
+    "one_of_own_properties": (
+        {"oneOf": [
+            {"type": "object", "properties": {"set": {"type": "integer"}, "delete": {"type": "boolean"}},
+             "additionalProperties": False},
+            {"type": "object", "properties": {"replace": {"type": "integer"}}, "additionalProperties": False},
+        ]},
+        [{"set": 1}, {"set": 2, "delete": True}, {"replace": 3}],
+        [{}, {"set": 1, "replace": 3}, {"other": 1}],
+    ),
     # Strings told apart by their automata.
     "disjoint_patterns": (
         {"oneOf": [{"type": "string", "pattern": "^a+$"}, {"type": "string", "pattern": "^b+$"}]},
@@ -854,3 +879,19 @@ def test_recursive_schemas_through_merges_compile_and_unfinishable_values_are_cu
     compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": tree}}, smollm2_vocab, cache=False)
     assert accepts_text(compiled, '{"v": 1, "kids": [{"v": 2, "kids": [{"v": 3}]}]}')
     assert not accepts_text(compiled, '{"v": 1, "kids": [{"kids": []}]}')
+
+
+def test_all_of_keeps_pattern_properties_for_names_the_other_branch_declares(smollm2_vocab):
+    # A property declared in one allOf branch obeys the other's patternProperties when a pattern
+    # matches its name, not that branch's additionalProperties: false (MaskBench
+    # hayson-json-schema: gridMeta = dict + {ver}, whose grid objects were all dropped).
+    schema = {
+        "allOf": [
+            {"type": "object", "properties": {"_kind": {"enum": ["dict"]}},
+             "patternProperties": {"^[a-z]": {"type": "string"}}, "additionalProperties": False},
+            {"properties": {"ver": {"enum": ["3.0", 3]}}, "required": ["ver"]},
+        ]
+    }
+    _check_schema_sound(smollm2_vocab, "pattern_properties_through_all_of", schema,
+                        [{"ver": "3.0"}, {"_kind": "dict", "ver": "3.0"}, {"ver": "3.0", "abc": "x"}],
+                        [{"ver": 3}, {}, {"_x": "y", "ver": "3.0"}, {"ver": "3.0", "abc": 1}], min_ended=1)

@@ -68,6 +68,8 @@ _OBJECT_KEYWORDS = frozenset(
     "dependencies dependentRequired dependentSchemas $forbidden".split()
 )
 
+#: A oneOf branch narrowed to "one of these properties present" lists at most this many.
+_MAX_ONE_OF_KEYS = 8
 #: uniqueItems is enforced for items from a finite set of at most this many values.
 _MAX_UNIQUE_DOMAIN = 8
 
@@ -316,13 +318,15 @@ class SchemaCompiler:
                     self.unsupported(key, ptr, "allOf of two different non-integer multipleOf")
             else:
                 self.unsupported(key, ptr, f"allOf branches give {key!r} two different values")
-        # Properties declared in one branch only still obey the other's additionalProperties.
+        # Properties declared in one branch only still obey the other's additionalProperties,
+        # unless one of its patternProperties matches the name (then that pattern's schema, kept
+        # in the merged patternProperties, applies instead).
         for x, y in ((a, b), (b, a)):
             extra = y.get("additionalProperties", True)
             if extra is not True and isinstance(x.get("properties"), dict):
                 props = dict(out.get("properties", {}))
                 for name in x["properties"]:
-                    if name not in y.get("properties", {}):
+                    if name not in y.get("properties", {}) and not _surely_matched(y, name):
                         props[name] = {"allOf": [props[name], extra]}
                 out["properties"] = props
         return out
@@ -819,7 +823,11 @@ class SchemaCompiler:
         requires. Narrowing, per branch ``i`` and overlapping original ``j``:
 
         - a branch with only object keywords (``properties``, ``required``...) also accepts every
-          non-object value; it is restricted to objects;
+          non-object value; it keeps objects and the types no other branch accepts, and every
+          branch that overlaps it is restricted to objects (its non-objects satisfy both; a
+          branch left with no type is dropped);
+        - two array branches whose item schemas are disjoint share only ``[]``: a branch that
+          overlaps the other is narrowed to ``minItems >= 1``;
         - a property that ``j`` declares with ``const``/``enum`` values disjoint from the ones
           ``i`` declares (a discriminator) is made required in ``i``;
         - otherwise a property that ``j`` requires is forbidden in ``i`` (preferably one that
@@ -828,14 +836,36 @@ class SchemaCompiler:
         Returns None when some pair cannot be separated this way.
         """
         out = [dict(b) for b in branches]
-        for b in out:
-            keys = set(b) - ANNOTATIONS
-            if "type" not in b and keys and not (keys - _OBJECT_KEYWORDS):
-                b["type"] = "object"
+        accepts_non_objects = [_only_object_keywords(b) for b in branches]
+        for i, (b, only_objects) in enumerate(zip(out, accepts_non_objects)):
+            if only_objects:
+                # Its non-objects of a type no other branch accepts are exactly valid; the others
+                # may satisfy another branch too, and are left out.
+                others: set[str] = set()
+                for j, other in enumerate(branches):
+                    if j != i:
+                        others |= self._effective_types(other, base, ptr)
+                if others & {"number", "integer"}:
+                    others |= {"number", "integer"}
+                b["type"] = ["object"] + [t for t in ("array", "string", "number", "boolean", "null") if t not in others]
+                if len(b["type"]) == 1:
+                    b["type"] = "object"
         for i, narrowed in enumerate(out):
             for j, other in enumerate(branches):
                 if i == j or self._disjoint(narrowed, other, base, ptr):
                     continue
+                if accepts_non_objects[j]:
+                    # Every non-object value of this branch also satisfies the other one.
+                    if "object" not in self._effective_types(narrowed, base, ptr):
+                        out[i] = {"not": {}}
+                        break
+                    narrowed["type"] = "object"
+                    if self._disjoint(narrowed, other, base, ptr):
+                        continue
+                if set(_types_of(narrowed)) == {"array"} and self._items_disjoint(narrowed, other, base, ptr):
+                    narrowed["minItems"] = max(narrowed.get("minItems", 0), 1)  # [] satisfies both
+                    if self._disjoint(narrowed, other, base, ptr):
+                        continue
                 if not set(_types_of(narrowed)) <= {"object"}:
                     return None
                 mine = narrowed.get("properties", {}) if isinstance(narrowed.get("properties"), dict) else {}
@@ -847,10 +877,17 @@ class SchemaCompiler:
                     narrowed["required"] = required + [discriminator]
                 else:
                     candidates = [r for r in other.get("required", []) if isinstance(r, str) and r not in required]
-                    if not candidates:
-                        return None
-                    name = min(candidates, key=lambda r: r in mine)  # prefer a name i does not declare
-                    narrowed["$forbidden"] = list(narrowed.get("$forbidden", [])) + [name]
+                    if candidates:
+                        name = min(candidates, key=lambda r: r in mine)  # prefer a name i does not declare
+                        narrowed["$forbidden"] = list(narrowed.get("$forbidden", [])) + [name]
+                    else:
+                        # The other branch requires nothing: this one must hold one of its own
+                        # properties that the other cannot hold (objects without any satisfy both
+                        # when the declared names do not meet).
+                        own = [k for k in mine if k not in required and self._forbids(other, theirs, k)]
+                        if not own or len(own) > _MAX_ONE_OF_KEYS or "anyOf" in narrowed:
+                            return None
+                        narrowed["anyOf"] = [{"required": [k]} for k in own]
                 if not self._disjoint(narrowed, other, base, ptr):
                     return None
         return out
@@ -903,7 +940,23 @@ class SchemaCompiler:
                 types &= self._effective_types(sub, base, ptr, depth + 1)
         return types
 
-    def _disjoint(self, a: dict, b: dict, base: str, ptr: str) -> bool:
+    def _items_disjoint(self, a: dict, b: dict, base: str, ptr: str, depth: int = 0) -> bool:
+        """Both schemas accept only arrays whose every item (no ``prefixItems``, no tuple
+        ``items``) satisfies an item schema, and the two item schemas are disjoint: the arrays
+        they share are ``[]`` alone."""
+        if depth > 4:
+            return False
+        items = []
+        for x in (a, b):
+            if not set(_types_of(x)) <= {"array"} or "prefixItems" in x or not isinstance(x.get("items"), (dict, bool)):
+                return False
+            try:
+                items.append(self._as_dict(x["items"], _ptr(ptr, "items"), base, 0))
+            except InvalidSchemaError:
+                return False
+        return self._disjoint(items[0], items[1], base, ptr, depth + 1)
+
+    def _disjoint(self, a: dict, b: dict, base: str, ptr: str, depth: int = 0) -> bool:
         if _signatures_disjoint(_signature(a), _signature(b)):
             return True
         try:
@@ -914,6 +967,9 @@ class SchemaCompiler:
             return True
         ta, tb = set(_types_of(a)), set(_types_of(b))
         if ta <= {"string"} and tb <= {"string"} and self._strings_disjoint(a, b, ptr):
+            return True
+        if (ta <= {"array"} and tb <= {"array"} and (_min_items(a) or _min_items(b))
+                and self._items_disjoint(a, b, base, ptr, depth)):
             return True
         # Below, every value of x is an object (x allows no other type), so it fails y when y's
         # object keywords reject it, whatever else y accepts.
@@ -928,6 +984,12 @@ class SchemaCompiler:
                     return True
                 # A discriminator: x requires it with values that y's declaration excludes.
                 if name in x_props and name in y_props and self._const_values_disjoint(x_props[name], y_props[name], base, ptr):
+                    return True
+            alternatives = x.get("anyOf")
+            if isinstance(alternatives, list) and alternatives and depth < 4 and all(isinstance(br, dict) for br in alternatives):
+                # x is the union of its rest with each alternative: disjoint if each part is.
+                rest = {k: v for k, v in x.items() if k != "anyOf"}
+                if all(self._disjoint(self._merge(rest, br, ptr), y, base, ptr, depth + 1) for br in alternatives):
                     return True
         return False
 
@@ -1887,6 +1949,32 @@ def _has_type(value: Any, schema: dict) -> bool:
     types = _types_of(schema)
     kind = _type_of_value(value)
     return kind in types or (kind == "integer" and "number" in types)
+
+
+def _surely_matched(schema: dict, name: str) -> bool:
+    """Whether a ``patternProperties`` pattern of ``schema`` matches ``name`` under every reading
+    (ECMA-262 and Python ``re`` agree: the portable automaton accepts it)."""
+    patterns = schema.get("patternProperties")
+    if not isinstance(patterns, dict) or not isinstance(name, str):
+        return False
+    for pattern in patterns:
+        try:
+            if compile_regex(pattern, search=True, portable=True).fullmatch(name.encode("utf-8")):
+                return True
+        except (InvalidRegexError, AutomatonTooLargeError, TypeError):
+            continue
+    return False
+
+
+def _only_object_keywords(schema: dict) -> bool:
+    """Whether ``schema`` constrains objects only (so every non-object value satisfies it)."""
+    keys = set(schema) - ANNOTATIONS
+    return "type" not in schema and bool(keys) and not (keys - _OBJECT_KEYWORDS)
+
+
+def _min_items(schema: dict) -> int:
+    value = schema.get("minItems", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _value_key(v: Any) -> Any:
