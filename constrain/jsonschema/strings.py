@@ -21,7 +21,7 @@ import numpy as np
 from typing import Any
 
 from .. import deadline
-from ..regex.automaton import NFA, ByteDFA, byte_runs, determinize
+from ..regex.automaton import NFA, ByteDFA, byte_runs, determinize, deterministic_to_dfa
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, normalize_ranges, parse
 
 EMPTY = Concat(())
@@ -88,7 +88,19 @@ def escaped_dfa(content: ByteDFA) -> ByteDFA:
     accept = nfa.new_state()
     states = [nfa.new_state() for _ in range(content.num_states)]
     nfa.edges[start].append((0x22, 0x22, states[content.start]))
+    # Per content byte class, once: the raw byte ranges JSON allows inside a string, and the
+    # ASCII bytes that may (or must) be escaped.
+    raw_of: list[list[tuple[int, int]]] = []
+    escapable_of: list[list[int]] = []
     runs = byte_runs(content.byte_class)
+    for c in range(content.num_classes):
+        raw: list[tuple[int, int]] = []
+        escapable: list[int] = []
+        for blo, bhi in runs.get(c, ()):
+            raw.extend(_split_allowed_raw(blo, bhi))
+            escapable.extend(b for b in range(blo, min(bhi, 0x7F) + 1) if b in _SHORT_ESCAPES or b < 0x20)
+        raw_of.append(raw)
+        escapable_of.append(escapable)
     rows = content.table.tolist()
     # States after a backslash, shared by the content states whose escapes lead to the same
     # targets (as in a run of states that all loop on the same content).
@@ -98,16 +110,14 @@ def escaped_dfa(content: ByteDFA) -> ByteDFA:
             deadline.check()
         src = states[s]
         escaped: dict[int, int] = {}  # ASCII byte that may (or must) be escaped -> its target
+        edges = nfa.edges[src]
         for c, t in enumerate(row):
             if t < 0:
                 continue
-            for blo, bhi in runs.get(c, ()):
-                # Raw bytes, except those JSON forbids raw inside a string.
-                for rlo, rhi in _split_allowed_raw(blo, bhi):
-                    nfa.edges[src].append((rlo, rhi, states[t]))
-                for b in range(blo, min(bhi, 0x7F) + 1):
-                    if b in _SHORT_ESCAPES or b < 0x20:
-                        escaped[b] = states[t]
+            dst = states[t]
+            edges.extend((rlo, rhi, dst) for rlo, rhi in raw_of[c])
+            for b in escapable_of[c]:
+                escaped[b] = dst
         if escaped:
             key = tuple(sorted(escaped.items()))
             if key not in backslash_of:
@@ -116,10 +126,11 @@ def escaped_dfa(content: ByteDFA) -> ByteDFA:
         if content.accepting[s]:
             nfa.edges[src].append((0x22, 0x22, accept))
     nfa.start, nfa.accept = start, accept
-    # This NFA is deterministic, and content states that a minimal ``content`` tells apart stay
-    # apart once escaped; only the few escape-path states might merge, so no refinement pass
-    # (Hopcroft on a long length-counting chain dominated compile time).
-    return determinize(nfa, refine=False)
+    # This NFA is deterministic (no subset construction needed), and content states that a
+    # minimal ``content`` tells apart stay apart once escaped; only the few escape-path states
+    # might merge, so no refinement pass either (Hopcroft on a long length-counting chain
+    # dominated compile time).
+    return deterministic_to_dfa(nfa, refine=False)
 
 
 def _split_allowed_raw(lo: int, hi: int) -> list[tuple[int, int]]:

@@ -509,6 +509,36 @@ def determinize(
     return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0), refine=refine)
 
 
+def deterministic_to_dfa(nfa: NFA, refine: bool = True, max_states: int = DEFAULT_MAX_DFA_STATES) -> ByteDFA:
+    """The DFA of an NFA that is already deterministic: no epsilon or anchor edges, and the
+    edges leaving each state cover disjoint byte ranges (the caller guarantees it).
+
+    It skips the subset construction: each NFA state is a DFA state (so the state budget
+    applies to the NFA's states, as :func:`determinize`'s applies to its subsets).
+    """
+    if len(nfa.edges) > max_states:
+        raise AutomatonTooLargeError(
+            f"automaton exceeds the DFA budget of {max_states} states ({len(nfa.edges)} states); "
+            "simplify the pattern or raise max_dfa_states"
+        )
+    byte_class = _byte_classes(nfa)
+    num_classes = int(byte_class[-1]) + 1
+    class_of = byte_class.tolist()
+    rows = []
+    for q, edges in enumerate(nfa.edges):
+        if not q & 1023:
+            deadline.check()
+        row = [-1] * num_classes
+        for lo, hi, t in edges:
+            first, last = class_of[lo], class_of[hi]
+            row[first:last + 1] = [t] * (last - first + 1)
+        rows.append(row)
+    table = np.array(rows, dtype=np.int32).reshape(len(rows), num_classes)
+    accepting = np.zeros(len(rows), dtype=bool)
+    accepting[nfa.accept] = True
+    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=nfa.start), refine=refine)
+
+
 def restrict_bytes(dfa: ByteDFA, allowed: np.ndarray) -> ByteDFA:
     """``dfa`` without transitions on the bytes where ``allowed`` (a (256,) bool array) is False.
 
