@@ -94,8 +94,10 @@ def test_compile_time_budget_names_the_schema_location():
                           cache=False, max_compile_seconds=0.2)
     elapsed = time.perf_counter() - start
     assert elapsed < 5  # checked inside the long loops, not only between schemas
-    assert info.value.pointer is not None and info.value.pointer.startswith("/anyOf/")
-    assert f"at {info.value.pointer}" in str(info.value) and "max_compile_seconds" in str(info.value)
+    # Usually inside a branch; on a loaded machine the budget may already be spent at the root.
+    pointer = info.value.pointer
+    assert pointer is not None and (pointer == "" or pointer.startswith("/anyOf/")), pointer
+    assert f"at {pointer or '/'}" in str(info.value) and "max_compile_seconds" in str(info.value)
     assert isinstance(info.value, constrain.AutomatonTooLargeError)  # a budget error like the others
 
 

@@ -297,7 +297,7 @@ def test_whitespace_guard_bounds_blank_runs(smollm2_vocab):
         ({"type": "string", "pattern": "(a"}, constrain.InvalidSchemaError, "invalid pattern at /"),
         (False, constrain.InvalidSchemaError, "false"),
         ({"type": "array", "uniqueItems": True}, constrain.UnsupportedSchemaError, "'uniqueItems' at /"),
-        ({"properties": {"a": {"if": {"type": "string"}}}}, constrain.UnsupportedSchemaError, "'if' at /properties/a"),
+        ({"properties": {"a": {"if": {"format": "email"}, "then": {"maxLength": 3}}}}, constrain.UnsupportedSchemaError, "'if' at /properties/a"),
         ({"type": "object", "patternProperties": {"^x": {}, "y$": {}}}, constrain.UnsupportedSchemaError, "'patternProperties'"),
         ({"oneOf": [{"type": "object", "minProperties": 1}, {"type": "object", "required": ["a"]}]}, constrain.UnsupportedSchemaError, "'oneOf'"),
         ({"type": "string", "pattern": "(a)\\1"}, constrain.UnsupportedSchemaError, "'pattern'"),
@@ -895,3 +895,46 @@ def test_all_of_keeps_pattern_properties_for_names_the_other_branch_declares(smo
     _check_schema_sound(smollm2_vocab, "pattern_properties_through_all_of", schema,
                         [{"ver": "3.0"}, {"_kind": "dict", "ver": "3.0"}, {"ver": "3.0", "abc": "x"}],
                         [{"ver": 3}, {}, {"_x": "y", "ver": "3.0"}, {"ver": "3.0", "abc": 1}], min_ended=1)
+
+
+#: if/then/else as disjoint variants, and anyOf beside oneOf; name -> (schema, valid, invalid).
+CONDITIONALS = {
+    "if_then_else_on_a_string": (
+        {"type": "string", "maxLength": 6, "if": {"pattern": "^a"}, "then": {"minLength": 3}, "else": {"maxLength": 2}},
+        ["abc", "abcdef", "", "zz"],
+        ["ab", "a", "zzz", "abcdefg"],
+    ),
+    # One property's value decides every if (MaskBench semgrep, minecraft-* shapes).
+    "discriminated_conditionals": (
+        {"type": "object", "properties": {"mode": {"enum": ["a", "b", "c"]}, "x": {"type": "integer"},
+                                          "y": {"type": "boolean"}},
+         "additionalProperties": False,
+         "allOf": [
+             {"if": {"properties": {"mode": {"const": "a"}}, "required": ["mode"]}, "then": {"required": ["x"]}},
+             {"if": {"properties": {"mode": {"const": "b"}}}, "then": {"required": ["y"]},
+              "else": {"properties": {"y": False}}},
+         ]},
+        [{"mode": "a", "x": 1}, {"mode": "b", "y": True}, {"y": False}, {"mode": "c"}, {"mode": "c", "x": 2}],
+        [{"mode": "a"}, {"mode": "b"}, {}, {"mode": "a", "x": 1, "y": True}, {"mode": "c", "y": True}],
+    ),
+    # A oneOf beside an anyOf holds in every anyOf branch (the oneOf used to be dropped).
+    "any_of_beside_one_of": (
+        {"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 3}],
+         "oneOf": [{"type": "integer", "maximum": 5}, {"type": "boolean"}]},
+        [1, 5, -3],
+        ["x", 6, True],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONDITIONALS))
+def test_conditionals_and_sibling_combinations_are_exact(smollm2_vocab, name):
+    _check_schema_sound(smollm2_vocab, name, *CONDITIONALS[name], min_ended=1)
+
+
+def test_if_is_not_a_keyword_before_draft_7(smollm2_vocab):
+    schema = {"$schema": "http://json-schema.org/draft-06/schema#", "type": "integer",
+              "if": {"minimum": 3}, "then": {"maximum": 4}}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    assert accepts_text(compiled, "10")  # draft-06 validators ignore if/then
+    assert validator_for(schema).is_valid(10)

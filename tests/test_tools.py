@@ -188,7 +188,7 @@ def test_request_errors(smollm2_vocab):
     with pytest.raises(TypeError):
         build_output_constraint(smollm2_vocab, tools=TOOLS, bogus_option=1)
     with pytest.raises(constrain.UnsupportedSchemaError):
-        build_output_constraint(smollm2_vocab, tools=[_tool("f", {"type": "object", "if": {}})], tool_choice="required")
+        build_output_constraint(smollm2_vocab, tools=[_tool("f", {"type": "object", "properties": {"t": {"type": "array", "uniqueItems": True}}})], tool_choice="required")
 
 
 # -- required --------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ HANDLED = frozenset(
 )
 #: Validation keywords that are refused outright (no enforcement implemented yet).
 REFUSED = frozenset(
-    "if then else "
+    "if then else $conditionals "
     "unevaluatedProperties unevaluatedItems minContains maxContains $dynamicRef $recursiveRef".split()
 )
 
@@ -81,8 +81,14 @@ _INLINE_MEMBERS = 8
 
 #: Keywords of our own that hold folded constraints (lists; merged by concatenation).
 INTERNAL_LISTS = frozenset(
-    {"$patterns", "$forbidden", "$not_values", "$not_all", "$not_object", "$not_strings", "$not_numbers"}
+    {"$patterns", "$forbidden", "$not_values", "$not_all", "$not_object", "$not_strings", "$not_numbers",
+     "$conditionals"}
 )
+#: if/then/else triples one schema may hold (after allOf merging): 2**n variants.
+_MAX_CONDITIONALS = 3
+#: Values an if/then/else chain on one property may test: one object variant each, all alive
+#: in the parse until the property is read (the grammar's ambiguity budget is 256 parses).
+_MAX_DISCRIMINATED_VALUES = 6
 
 _STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "$patterns", "format"})
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
@@ -155,6 +161,8 @@ class SchemaCompiler:
         dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
         # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
         self._legacy_draft = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6, 7))
+        # if/then/else arrived in draft 7: earlier drafts' validators ignore them, and so do we.
+        self._ignores_conditionals = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6))
 
     # -- entry points ------------------------------------------------------------------------
     def compile(self) -> Grammar:
@@ -248,6 +256,103 @@ class SchemaCompiler:
             merged = self._merge(merged, part, ptr)
         return merged
 
+    def _with_conditionals(self, schema: dict) -> dict:
+        """``schema`` with ``if``/``then``/``else`` moved into the ``$conditionals`` list (so that
+        allOf branches each holding one merge), or dropped where the draft has no such keywords
+        (``then``/``else`` without ``if`` never constrain anything)."""
+        if not any(k in schema for k in ("if", "then", "else")):
+            return schema
+        out = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+        if "if" in schema and not self._ignores_conditionals:
+            triple = {k: schema[k] for k in ("if", "then", "else") if k in schema}
+            out["$conditionals"] = list(schema.get("$conditionals", [])) + [triple]
+        return out
+
+    def _conditional(self, schema: dict, base: str, ptr: str) -> Node:
+        """``if``/``then``/``else`` as the union, over each choice of which ``if`` holds, of
+        ``if and then`` or ``not if and else``: the variants are disjoint and their union is
+        exactly the schema, wherever the negated ``if`` is supported (see :meth:`_apply_not`).
+        Refused (in lenient mode: dropped with a warning) otherwise."""
+        conditionals = schema["$conditionals"]
+        rest = {k: v for k, v in schema.items() if k != "$conditionals"}
+        variants = self._discriminated_variants(rest, conditionals, base, ptr)
+        if variants is None:
+            if len(conditionals) > _MAX_CONDITIONALS:
+                self.unsupported("if", ptr, f"more than {_MAX_CONDITIONALS} if/then/else in one schema "
+                                 "that do not all test one property's value")
+                return self.value(rest, base, ptr)
+            variants = [{"allOf": [rest]}]
+            for triple in conditionals:
+                cond = triple["if"]
+                variants = [
+                    {"allOf": v["allOf"] + part}
+                    for v in variants
+                    for part in ([cond, triple.get("then", True)], [{"not": cond}, triple.get("else", True)])
+                ]
+        try:
+            return self._strictly(lambda: self._alternatives({"anyOf": variants}, "anyOf", base, ptr))
+        except UnsupportedSchemaError as exc:
+            self.unsupported("if", ptr, f"its negation cannot be enforced ({exc})")
+            return self.value(rest, base, ptr)
+
+    def _discriminated_variants(self, rest: dict, conditionals: list[dict], base: str, ptr: str) -> list[dict] | None:
+        """Variants for if/then/else that all test one property's value (``if: {properties: {p:
+        {const: v}}}``, optionally with ``required: [p]`` and ``type: object``): one variant per
+        case that decides every ``if`` at once — not an object, ``p`` absent, ``p`` equal to each
+        listed value, ``p`` some other value — instead of ``2**n`` combinations. None when the
+        conditionals have another shape.
+        """
+        name = None
+        tests = []  # (values that pass, required?, objects only?, then, else)
+        for triple in conditionals:
+            cond, cbase = self._resolve(triple["if"], base, ptr)
+            if not isinstance(cond, dict):
+                return None
+            keys = set(cond) - ANNOTATIONS
+            props = cond.get("properties")
+            if not keys <= {"properties", "required", "type"} or not isinstance(props, dict) or len(props) != 1:
+                return None
+            (p, sub), = props.items()
+            if name not in (None, p) or cond.get("required", [p]) not in ([], [p]) or cond.get("type", "object") != "object":
+                return None
+            name = p
+            try:
+                values = self._finite_values(sub, cbase, ptr)
+                resolved, rbase = self._resolve(sub, cbase, ptr)
+                if values is None or not isinstance(resolved, dict):
+                    return None
+                passing = [v for v in values if self._strictly(lambda v=v: self._is_valid(v, resolved, rbase, ptr))]
+            except (InvalidSchemaError, UnsupportedSchemaError):
+                return None
+            tests.append((passing, "required" in cond and bool(cond["required"]), "type" in cond,
+                          triple.get("then", True), triple.get("else", True)))
+        if name is None or sum(len(passing) for passing, *_ in tests) > _MAX_DISCRIMINATED_VALUES:
+            return None
+        candidates: list[Any] = []
+        seen: set[Any] = set()
+        for passing, *_ in tests:
+            for v in passing:
+                if _value_key(v) not in seen:
+                    seen.add(_value_key(v))
+                    candidates.append(v)
+
+        def variant(selector: dict, holds: list[bool]) -> dict:
+            chosen = [then if held else else_ for held, (_, _, _, then, else_) in zip(holds, tests)]
+            return {"allOf": [rest, selector] + chosen}
+
+        variants = [
+            variant({"type": [t for t in JSON_TYPES if t not in ("object", "integer")]},
+                    [not objects_only for _, _, objects_only, _, _ in tests]),
+            variant({"type": "object", "$forbidden": [name]}, [not required for _, required, _, _, _ in tests]),
+        ]
+        for v in candidates:
+            key = _value_key(v)
+            variants.append(variant({"type": "object", "required": [name], "properties": {name: {"const": v}}},
+                                    [any(_value_key(w) == key for w in passing) for passing, *_ in tests]))
+        other = {"not": {"enum": candidates}} if candidates else {}
+        variants.append(variant({"type": "object", "required": [name], "properties": {name: other}}, [False] * len(tests)))
+        return variants
+
     def _as_dict(self, sub: Any, ptr: str, base: str, depth: int) -> dict:
         sub, base = self._resolve(sub, base, ptr)
         if sub is True:
@@ -262,6 +367,7 @@ class SchemaCompiler:
 
     def _merge(self, a: dict, b: dict, ptr: str) -> dict:
         """Schema accepting what both ``a`` and ``b`` accept (for the keywords we know how to merge)."""
+        a, b = self._with_conditionals(a), self._with_conditionals(b)
         out = dict(a)
         for key, bv in b.items():
             if key in INTERNAL_LISTS:
@@ -359,6 +465,9 @@ class SchemaCompiler:
             schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
         else:
             base = self.resolver.base_of(schema, base)
+        schema = self._with_conditionals(schema)
+        if "$conditionals" in schema:
+            return self._conditional(schema, base, ptr)
         for key in schema:
             if key in REFUSED:
                 self.unsupported(key, ptr)
@@ -692,16 +801,23 @@ class SchemaCompiler:
         branches = schema[key]
         if not isinstance(branches, list) or not branches:
             raise InvalidSchemaError(f"{key} must be a non-empty array at {ptr or '/'}")
-        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+        # A oneOf beside an anyOf stays in the rest, merged into every anyOf branch (it was dropped).
+        rest = {k: v for k, v in schema.items() if k != key}
         merged = []
         for i, branch in enumerate(branches):
             bptr = _ptr(ptr, key, i)
-            sub = self._as_dict(branch, bptr, base, 0)
-            if sub == {"not": {}}:
-                continue  # a false branch matches nothing
-            # The surrounding keywords first: their properties then come before the branch's, the
-            # order in which instances written against such schemas list them (and allOf's order).
-            merged.append((self._merge(rest, sub, bptr) if rest else sub, bptr))
+            try:
+                sub = self._as_dict(branch, bptr, base, 0)
+                if sub == {"not": {}}:
+                    continue  # a false branch matches nothing
+                # The surrounding keywords first: their properties then come before the branch's,
+                # the order in which instances written against such schemas list them (and
+                # allOf's order).
+                merged.append((self._merge(rest, sub, bptr) if rest else sub, bptr))
+            except InvalidSchemaError:
+                continue  # a branch that merges to nothing (disjoint types) matches nothing
+        if not merged:
+            raise InvalidSchemaError(f"no branch of {key} at {ptr or '/'} is satisfiable")
         if key == "oneOf" and len(merged) > 1 and not self._pairwise_disjoint([m for m, _ in merged], base, ptr):
             narrowed = self._disjoin([m for m, _ in merged], base, ptr)
             if narrowed is None:
@@ -1932,6 +2048,7 @@ def _standard(schema: Any) -> Any:
     # "$not_strings": [N] is "a string does not satisfy N" (likewise for numbers).
     extra += [{"not": {"allOf": [_standard(neg), {"type": "string"}]}} for neg in schema.get("$not_strings", [])]
     extra += [{"not": {"allOf": [_standard(neg), {"type": "number"}]}} for neg in schema.get("$not_numbers", [])]
+    extra += [_standard(triple) for triple in schema.get("$conditionals", [])]
     if extra:
         out["allOf"] = list(out.get("allOf", [])) + extra
     return out
