@@ -400,6 +400,42 @@ def relative_json_pointer_ok(s: str) -> bool:
     return rest == "#" or json_pointer_ok(rest)
 
 
+def uri_template_ok(s: str) -> bool:
+    """RFC 6570 section 2, written as a scanner (ASCII literals; levels 1-4 operators)."""
+    hexdigits = set("0123456789abcdefABCDEF")
+    literal = {0x21, 0x23, 0x24, 0x26, *range(0x28, 0x3C), 0x3D, *range(0x3F, 0x5C), 0x5D, 0x5F,
+               *range(0x61, 0x7B), 0x7E}
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "%":
+            if len(s) < i + 3 or not set(s[i + 1:i + 3]) <= hexdigits:
+                return False
+            i += 3
+        elif c == "{":
+            end = s.find("}", i)
+            if end < 0:
+                return False
+            body = s[i + 1:end]
+            if body[:1] and body[0] in "+#./;?&":
+                body = body[1:]
+            for varspec in body.split(","):
+                name, _, modifier = varspec.partition(":")
+                if name.endswith("*") and not modifier:
+                    name = name[:-1]
+                elif modifier and not (modifier.isdigit() and modifier[0] != "0" and len(modifier) <= 4):
+                    return False
+                parts = name.split(".")
+                if not all(re.fullmatch(r"(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})+", p) for p in parts):
+                    return False
+            i = end + 1
+        elif ord(c) in literal:
+            i += 1
+        else:
+            return False
+    return True
+
+
 VALIDATORS = {
     "date-time": date_time_ok,
     "date": date_ok,
@@ -414,6 +450,7 @@ VALIDATORS = {
     "uri-reference": uri_reference_ok,
     "json-pointer": json_pointer_ok,
     "relative-json-pointer": relative_json_pointer_ok,
+    "uri-template": uri_template_ok,
 }
 NAMES = sorted(FORMAT_REGEXES)
 
@@ -437,7 +474,7 @@ def assert_valid(name: str, s: str) -> None:
 def test_api():
     assert set(VALIDATORS) == set(FORMAT_REGEXES)
     assert format_regex("date-time") == FORMAT_REGEXES["date-time"]
-    for unknown in ("idn-hostname", "iri", "uri-template", "regex", "no-such-format"):
+    for unknown in ("idn-hostname", "iri", "regex", "no-such-format"):
         assert format_regex(unknown) is None
 
 
@@ -507,6 +544,8 @@ VALID = {
                       "https://example.com/path?q=1#frag", "a/b:c", "./a:b", "g;x=1/../y"],
     "json-pointer": ["", "/", "/foo", "/foo/0", "/a~1b", "/m~0n", "/ ", "/é/😀", "//"],
     "relative-json-pointer": ["0", "1/foo", "0#", "10/a~1b", "123", "2/"],
+    "uri-template": ["http://example.com/{id}", "/a{/b,c}{?q*,r:3}", "x{+path}y", "{a.b}", "%2F{x}", "",
+                     "/search{?q,lang}{#frag}", "{;x,y*}"],
 }
 
 INVALID = {
@@ -545,6 +584,8 @@ INVALID = {
     "uri-reference": ["a b", "%", "http://x/%zz", "a:b c", "\\", "http://[::1/", "<x>"],
     "json-pointer": ["foo", "/~", "/~2", "/a~", "#/foo", '/"', "/\\", "/\n"],
     "relative-json-pointer": ["", "/foo", "01/foo", "-1/foo", "1#/a", "#", "1a", "100", "101"],
+    "uri-template": ["http://example.com/resource/{", "{", "}", "a b", "{a..b}", "{}", "{x:0}", "{x:10000}",
+                     "%zz", "'", "{=x}", "a<b"],
 }
 
 

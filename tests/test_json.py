@@ -297,6 +297,8 @@ def test_whitespace_guard_bounds_blank_runs(smollm2_vocab):
         ({"type": "string", "pattern": "(a"}, constrain.InvalidSchemaError, "invalid pattern at /"),
         (False, constrain.InvalidSchemaError, "false"),
         ({"type": "array", "uniqueItems": True}, constrain.UnsupportedSchemaError, "'uniqueItems' at /"),
+        ({"type": "string", "format": "iri"}, constrain.UnsupportedSchemaError, "'format' at /"),
+        ({"type": "object", "required": ["a"], "minProperties": 3}, constrain.UnsupportedSchemaError, "'minProperties' at /"),
         ({"properties": {"a": {"if": {"format": "email"}, "then": {"maxLength": 3}}}}, constrain.UnsupportedSchemaError, "'if' at /properties/a"),
         ({"type": "object", "patternProperties": {"^x": {}, "y$": {}}}, constrain.UnsupportedSchemaError, "'patternProperties'"),
         ({"oneOf": [{"type": "object", "minProperties": 1}, {"type": "object", "required": ["a"]}]}, constrain.UnsupportedSchemaError, "'oneOf'"),

@@ -1347,7 +1347,9 @@ class SchemaCompiler:
             from . import formats
 
             regex = formats.format_regex(fmt)
-            if regex is None:
+            if regex is None and fmt in formats.UNSUPPORTED_STANDARD_FORMATS:
+                self.unsupported("format", ptr, f"format {fmt!r} is not enforced")
+            elif regex is None:
                 warnings.warn(f"format {fmt!r} at {ptr or '/'} is not known and not enforced (an annotation)", UnsupportedSchemaWarning, stacklevel=2)
             else:
                 dfa = compile_regex(regex)
@@ -1606,6 +1608,8 @@ class SchemaCompiler:
         required = schema.get("required", [])
         if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
             raise InvalidSchemaError(f"required must be an array of strings at {ptr or '/'}")
+        # Merged schemas may list a name twice (allOf, dependencies): it is still one member.
+        required = list(dict.fromkeys(required))
         extra = schema.get("additionalProperties", True)
         forbidden = set(schema.get("$forbidden", []))
         for name in forbidden & set(required):
@@ -1659,6 +1663,11 @@ class SchemaCompiler:
         if all_required and allow_extra:
             extra_min = max(0, min_props - num_required)
             extra_max = None if max_props is None else max_props - num_required
+            if extra_min > 1:
+                # Two undeclared members may spell the same key (nothing keeps their keys apart),
+                # and a JSON parser keeps one: only a minimum of one extra is sure to hold.
+                self.unsupported("minProperties", ptr, "it needs several undeclared properties, whose keys could repeat")
+                extra_min = 1
         # Otherwise declared members are counted in the automaton (up to _MAX_COUNTED), extras
         # are not: minProperties is then met by declared members alone (a sound subset), and
         # maxProperties is refused when extras may appear.

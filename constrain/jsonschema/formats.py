@@ -11,8 +11,8 @@ defining RFC and for the ``jsonschema`` package's format checker
 ``rfc3986-validator``, ``isoduration`` and ``jsonpointer`` installed). Where a format's full
 language cannot be written compactly, the regex accepts a documented *subset* that still covers
 the common forms. Formats left out of :data:`FORMAT_REGEXES` (``idn-hostname``, ``idn-email``,
-``iri``, ``iri-reference``, ``uri-template``, ``regex``) make :func:`format_regex` return None; the
-caller decides whether to refuse or ignore them.
+``iri``, ``iri-reference``, ``regex``) make :func:`format_regex` return None; the caller refuses
+them (:data:`UNSUPPORTED_STANDARD_FORMATS`) and treats names outside the standard as annotations.
 
 Accepted subsets, per format:
 
@@ -226,6 +226,22 @@ _POINTER_CHAR = "[ !#-.0-\\[\\]-}\\u00A0-\\uD7FF\\uE000-\\u{10FFFF}]"
 JSON_POINTER = f"(?:/(?:{_POINTER_CHAR}|~[01])*)*"
 RELATIVE_JSON_POINTER = f"(?:0|[1-9]+0?)(?:#|{JSON_POINTER})"
 
+# ----------------------------------------------------------------------------------------------
+# URI templates (RFC 6570), ASCII subset
+# ----------------------------------------------------------------------------------------------
+
+# literals: %x21 / %x23-24 / %x26 / %x28-3B / %x3D / %x3F-5B / %x5D / %x5F / %x61-7A / %x7E, or
+# pct-encoded (ucschar/iprivate left out). Expressions: "{" [operator] varspec *("," varspec) "}"
+# with the operators of levels 2-3 (the reserved ones "=,!@|" left out).
+_VARCHAR = f"(?:[A-Za-z0-9_]|{_PCT})"
+_VARSPEC = f"{_VARCHAR}(?:\\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\\*)?"
+URI_TEMPLATE = (f"(?:[!#$&(-;=?-\\[\\]_a-z~]|{_PCT}"
+                f"|\\{{[+#./;?&]?{_VARSPEC}(?:,{_VARSPEC})*\\}})*")
+
+#: Standard formats that assert something we do not enforce: refused (see the compiler), while
+#: names outside the standard are annotations that validators ignore too.
+UNSUPPORTED_STANDARD_FORMATS = frozenset({"idn-email", "idn-hostname", "iri", "iri-reference", "regex"})
+
 FORMAT_REGEXES: dict[str, str] = {
     "date-time": DATE_TIME,
     "date": DATE,
@@ -240,6 +256,7 @@ FORMAT_REGEXES: dict[str, str] = {
     "uri-reference": URI_REFERENCE,
     "json-pointer": JSON_POINTER,
     "relative-json-pointer": RELATIVE_JSON_POINTER,
+    "uri-template": URI_TEMPLATE,
 }
 
 
