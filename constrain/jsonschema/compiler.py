@@ -12,6 +12,7 @@ The README's keyword table is the reference for what is enforced how.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -1117,18 +1118,9 @@ class SchemaCompiler:
             return True
         if name in props or schema.get("additionalProperties", True) is not False or not isinstance(name, str):
             return False
-        patterns = schema.get("patternProperties") or {}
-        if not isinstance(patterns, dict):
-            return False
-        for pattern in patterns:
-            # The widest reading of the pattern (ECMA-262 or Python): rejected there means
-            # rejected by any validator.
-            try:
-                if compile_regex(pattern, search=True, wide=True).fullmatch(name.encode("utf-8")):
-                    return False
-            except (InvalidRegexError, AutomatonTooLargeError, TypeError):
-                return False
-        return True
+        # Under the widest reading of each pattern (ECMA-262 or Python): rejected there means
+        # rejected by any validator.
+        return _pattern_property_matches(schema, name, "wide") is False
 
     def _strings_disjoint(self, a: dict, b: dict, ptr: str) -> bool:
         """Whether two string-only schemas share no string, decided on their automata.
@@ -2080,16 +2072,34 @@ def _has_type(value: Any, schema: dict) -> bool:
 def _surely_matched(schema: dict, name: str) -> bool:
     """Whether a ``patternProperties`` pattern of ``schema`` matches ``name`` under every reading
     (ECMA-262 and Python ``re`` agree: the portable automaton accepts it)."""
-    patterns = schema.get("patternProperties")
-    if not isinstance(patterns, dict) or not isinstance(name, str):
-        return False
+    return isinstance(name, str) and _pattern_property_matches(schema, name, "portable") is True
+
+
+def _pattern_property_matches(schema: dict, name: str, reading: str) -> bool | None:
+    """Whether some ``patternProperties`` pattern of ``schema`` matches ``name`` in ``reading``
+    ("wide" or "portable", see :func:`~constrain.regex.compile_regex`); None when a pattern
+    cannot be compiled (so the answer is unknown)."""
+    patterns = schema.get("patternProperties") or {}
+    if not isinstance(patterns, dict):
+        return None
+    unknown = False
     for pattern in patterns:
-        try:
-            if compile_regex(pattern, search=True, portable=True).fullmatch(name.encode("utf-8")):
-                return True
-        except (InvalidRegexError, AutomatonTooLargeError, TypeError):
-            continue
-    return False
+        dfa = _name_pattern(pattern, reading)
+        if dfa is None:
+            unknown = True
+        elif dfa.fullmatch(name.encode("utf-8")):
+            return True
+    return None if unknown else False
+
+
+@functools.lru_cache(maxsize=512)
+def _name_pattern(pattern: Any, reading: str) -> ByteDFA | None:
+    """The search automaton of a ``patternProperties`` pattern (None if it cannot be compiled):
+    disjointness checks ask about the same few patterns for many names."""
+    try:
+        return compile_regex(pattern, search=True, wide=reading == "wide", portable=reading == "portable")
+    except (InvalidRegexError, AutomatonTooLargeError, TypeError):
+        return None
 
 
 def _only_object_keywords(schema: dict) -> bool:

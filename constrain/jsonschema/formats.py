@@ -11,7 +11,7 @@ defining RFC and for the ``jsonschema`` package's format checker
 ``rfc3986-validator``, ``isoduration`` and ``jsonpointer`` installed). Where a format's full
 language cannot be written compactly, the regex accepts a documented *subset* that still covers
 the common forms. Formats left out of :data:`FORMAT_REGEXES` (``idn-hostname``, ``idn-email``,
-``iri``, ``iri-reference``, ``regex``) make :func:`format_regex` return None; the caller refuses
+``iri``, ``iri-reference``) make :func:`format_regex` return None; the caller refuses
 them (:data:`UNSUPPORTED_STANDARD_FORMATS`) and treats names outside the standard as annotations.
 
 Accepted subsets, per format:
@@ -238,9 +238,25 @@ _VARSPEC = f"{_VARCHAR}(?:\\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\\*)?"
 URI_TEMPLATE = (f"(?:[!#$&(-;=?-\\[\\]_a-z~]|{_PCT}"
                 f"|\\{{[+#./;?&]?{_VARSPEC}(?:,{_VARSPEC})*\\}})*")
 
+# ----------------------------------------------------------------------------------------------
+# Regular expressions (format "regex"), a subset valid in both ECMA-262 and Python's re
+# ----------------------------------------------------------------------------------------------
+
+# No backslash (so no escapes), classes without ranges other than a-z, A-Z, 0-9 (no out-of-order
+# range) nor characters Python would read as set operations, groups one level deep, one
+# quantifier per atom ({m} and {m,}: never min > max), ^ only first and $ only last.
+_RE_LITERAL = '[^\\\\"()\\[\\]{}*+?|^$.\\u0000-\\u001f]'
+_RE_CLASS = '\\[\\^?(?:a-z|A-Z|0-9|[^\\]\\\\\\-\\[^&|~"\\u0000-\\u001f])+\\]'
+_RE_QUANTIFIER = "(?:[*+?]\\??|\\{[0-9]{1,3},?\\}\\??)"
+_RE_ATOM = f"(?:{_RE_LITERAL}|\\.|{_RE_CLASS})"
+_RE_SEQUENCE = f"(?:{_RE_ATOM}{_RE_QUANTIFIER}?)*"
+_RE_GROUP = f"\\((?:\\?:)?{_RE_SEQUENCE}(?:\\|{_RE_SEQUENCE})*\\)"
+_RE_TOP_SEQUENCE = f"(?:(?:{_RE_ATOM}|{_RE_GROUP}){_RE_QUANTIFIER}?)*"
+REGEX = f"\\^?{_RE_TOP_SEQUENCE}(?:\\|{_RE_TOP_SEQUENCE})*\\$?"
+
 #: Standard formats that assert something we do not enforce: refused (see the compiler), while
 #: names outside the standard are annotations that validators ignore too.
-UNSUPPORTED_STANDARD_FORMATS = frozenset({"idn-email", "idn-hostname", "iri", "iri-reference", "regex"})
+UNSUPPORTED_STANDARD_FORMATS = frozenset({"idn-email", "idn-hostname", "iri", "iri-reference"})
 
 FORMAT_REGEXES: dict[str, str] = {
     "date-time": DATE_TIME,
@@ -257,6 +273,7 @@ FORMAT_REGEXES: dict[str, str] = {
     "json-pointer": JSON_POINTER,
     "relative-json-pointer": RELATIVE_JSON_POINTER,
     "uri-template": URI_TEMPLATE,
+    "regex": REGEX,
 }
 
 

@@ -387,13 +387,11 @@ def determinize(
     max_states: int = DEFAULT_MAX_DFA_STATES,
     max_work: int = DEFAULT_MAX_WORK,
     absorbing: frozenset[int] | None = None,
-    refine: bool = True,
 ) -> ByteDFA:
     """Subset construction, then trimming and minimization.
 
     ``absorbing``: NFA states whose language contains that of every state they can share a
     subset with; a subset meeting them is cut down to them (see ``compile_regex(search=True)``).
-    ``refine=False``: trim only (see :func:`minimize`), for NFAs built from a minimal DFA.
     """
     byte_class = _byte_classes(nfa)
     num_classes = int(byte_class[-1]) + 1
@@ -506,7 +504,7 @@ def determinize(
             )
     table = np.array(rows, dtype=np.int32).reshape(len(sets), num_classes)
     accepting = np.array([not final.isdisjoint(s) for s in sets], dtype=bool)
-    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0), refine=refine)
+    return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0))
 
 
 def deterministic_to_dfa(nfa: NFA, refine: bool = True, max_states: int = DEFAULT_MAX_DFA_STATES) -> ByteDFA:
