@@ -919,6 +919,17 @@ CONDITIONALS = {
         [{"mode": "a", "x": 1}, {"mode": "b", "y": True}, {"y": False}, {"mode": "c"}, {"mode": "c", "x": 2}],
         [{"mode": "a"}, {"mode": "b"}, {}, {"mode": "a", "x": 1, "y": True}, {"mode": "c", "y": True}],
     ),
+    # Exactly one of the patterns present, nested in an if (MaskBench semgrep): merged with an anyOf
+    # branch, "required: [a, b]" lies inside "required: [a]" and is dropped.
+    "one_of_required_inside_if": (
+        {"type": "object", "additionalProperties": False,
+         "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}, "x": {"type": "integer"}},
+         "if": {"anyOf": [{"required": ["a"]}, {"required": ["b"]}]},
+         "then": {"oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+         "else": {"oneOf": [{"required": ["a"]}, {"required": ["b"]}, {"required": ["x"]}]}},
+        [{"a": 1}, {"b": 2}, {"x": 3}, {"a": 1, "x": 3}],
+        [{}, {"a": 1, "b": 2}, {"a": 1, "b": 2, "x": 3}],
+    ),
     # A oneOf beside an anyOf holds in every anyOf branch (the oneOf used to be dropped).
     "any_of_beside_one_of": (
         {"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 3}],

@@ -939,6 +939,7 @@ class SchemaCompiler:
         branch; being disjoint from every other original branch, it fails them all, as oneOf
         requires. Narrowing, per branch ``i`` and overlapping original ``j``:
 
+        - a branch that is another one with more names required lies inside it: dropped;
         - a branch with only object keywords (``properties``, ``required``...) also accepts every
           non-object value; it keeps objects and the types no other branch accepts, and every
           branch that overlaps it is restricted to objects (its non-objects satisfy both; a
@@ -971,6 +972,10 @@ class SchemaCompiler:
             for j, other in enumerate(branches):
                 if i == j or self._disjoint(narrowed, other, base, ptr):
                     continue
+                if _requires_more(branches[i], other):
+                    # Every value of this branch satisfies the other one too: none is valid.
+                    out[i] = {"not": {}}
+                    break
                 if accepts_non_objects[j]:
                     # Every non-object value of this branch also satisfies the other one.
                     if "object" not in self._effective_types(narrowed, base, ptr):
@@ -2100,6 +2105,14 @@ def _name_pattern(pattern: Any, reading: str) -> ByteDFA | None:
         return compile_regex(pattern, search=True, wide=reading == "wide", portable=reading == "portable")
     except (InvalidRegexError, AutomatonTooLargeError, TypeError):
         return None
+
+
+def _requires_more(a: dict, b: dict) -> bool:
+    """Whether ``a`` is ``b`` with more names required (so every value of ``a`` satisfies ``b``),
+    as two oneOf branches ``{required: [...]}`` merged with the same surrounding keywords are."""
+    required_a, required_b = a.get("required", []), b.get("required", [])
+    return (isinstance(required_a, list) and isinstance(required_b, list) and set(required_b) <= set(required_a)
+            and {k: v for k, v in a.items() if k != "required"} == {k: v for k, v in b.items() if k != "required"})
 
 
 def _only_object_keywords(schema: dict) -> bool:
