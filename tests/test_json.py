@@ -555,6 +555,15 @@ ONE_OF_NARROWED = {
         [{"ref": "a"}, {"2x": "b"}, {}],
         [{"ref": "a", "2x": "b"}, {"3y": "c"}],
     ),
+    # A property no branch may hold (schema false) is no discriminator: made required, it emptied
+    # every branch (MaskBench semgrep, whose rules forbid pattern-sinks outside taint mode).
+    "false_property_is_no_discriminator": (
+        {"type": "object", "additionalProperties": False,
+         "properties": {"z": False, "a": {"type": "integer"}, "b": {"type": "integer"}},
+         "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+        [{"a": 1}, {"b": 2}],
+        [{}, {"a": 1, "b": 2}],
+    ),
     # Arrays of disjoint item types share only []: it satisfies both branches, so it is invalid.
     "arrays_of_disjoint_items": (
         {"oneOf": [{"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 3},

@@ -1024,6 +1024,10 @@ class SchemaCompiler:
                 values = self._finite_values(x, base, ptr)
                 if values is None:
                     continue
+                if not values:
+                    # The property can never be present (its schema is false): no discriminator,
+                    # which the narrowing would make required.
+                    return False
                 other, obase = self._resolve(y, base, ptr)
                 if other is False:
                     return True
