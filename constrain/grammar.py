@@ -127,6 +127,7 @@ class GrammarAutomaton:
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
         self._config_accepting: list[bool] = []
+        self._expansions: list[list[tuple[Stack, int, list[int]]] | None] = []
         self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
         self._build(0)
         # Budget errors stay compile-time errors where they can plausibly happen: a rule whose NFA
@@ -226,14 +227,23 @@ class GrammarAutomaton:
                     todo.append(nxt)
         return list(seen)
 
+    def _expanded(self, cid: int) -> list[tuple[Stack, int, list[int]]]:
+        """The closure of configuration ``cid``: per stack, ``(frames below the top, top rule,
+        the top state's row over byte classes)``. Computed once per configuration: every byte
+        class stepped from it reuses it."""
+        while len(self._expansions) <= cid:
+            self._expansions.append(None)
+        exp = self._expansions[cid]
+        if exp is None:
+            closed: set[Stack] = set()
+            for stack in self._configs[cid]:
+                closed.update(self._closure(stack))
+            exp = [(st[:-1], st[-1][0], self._rows[st[-1][0]][st[-1][1]]) for st in closed]
+            self._expansions[cid] = exp
+        return exp
+
     def _step(self, cid: int, cls: int) -> int:
-        out: set[Stack] = set()
-        for stack in self._configs[cid]:
-            for st in self._closure(stack):
-                rule, state = st[-1]
-                nxt = self._rows[rule][state][cls]
-                if nxt >= 0:
-                    out.add(st[:-1] + ((rule, nxt),))
+        out = {below + ((rule, row[cls]),) for below, rule, row in self._expanded(cid) if row[cls] >= 0}
         if not out:
             return -1
         return self._intern(frozenset(out))
