@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 import warnings
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import constrain
@@ -960,3 +961,93 @@ def test_if_is_not_a_keyword_before_draft_7(smollm2_vocab):
     compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
     assert accepts_text(compiled, "10")  # draft-06 validators ignore if/then
     assert validator_for(schema).is_valid(10)
+
+
+#: MaskBench valid instances that were rejected for reasons other than property order
+#: (session 5); name -> (schema, valid, invalid).
+COMPLETENESS_FIXES = {
+    # Up to draft 7 a $ref overrides its siblings (MaskBench o14421: "type": "string" beside a
+    # $ref to an object schema; the objects were rejected).
+    "ref_siblings_ignored_before_2019": (
+        {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+         "properties": {"s": {"type": "string", "$ref": "#/definitions/point"}},
+         "definitions": {"point": {"type": "object", "properties": {"x": {"type": "integer"}},
+                                   "required": ["x"], "additionalProperties": False}}},
+        [{"s": {"x": 1}}, {}],
+        [{"s": "text"}, {"s": {}}, {"s": {"x": 1, "y": 2}}],
+    ),
+    # From 2019-09 on, $ref is one more keyword: siblings apply.
+    "ref_siblings_apply_from_2019": (
+        {"$defs": {"small": {"type": "integer", "maximum": 10}}, "$ref": "#/$defs/small", "minimum": 5},
+        [5, 10],
+        [4, 11, "5"],
+    ),
+    # additionalProperties true (outside) merged with false (a oneOf branch) is false, not a
+    # schema no value satisfies that emptied the branch (MaskBench qodana-1.0 "profile").
+    "additional_properties_true_and_false": (
+        {"type": "object", "additionalProperties": True,
+         "oneOf": [{"properties": {"name": {"type": "string"}}, "required": ["name"], "additionalProperties": False},
+                   {"properties": {"path": {"type": "string"}}, "required": ["path"], "additionalProperties": False}]},
+        [{"name": "a"}, {"path": "b"}],
+        [{}, {"name": "a", "path": "b"}, {"name": "a", "x": 1}, {"name": 3}],
+    ),
+    # Two additionalProperties schemas that no value satisfies together: no extra key at all.
+    "additional_properties_disjoint": (
+        {"type": "object", "properties": {"a": {"type": "boolean"}}, "additionalProperties": {"type": "string"},
+         "allOf": [{"additionalProperties": {"type": "integer"}}]},
+        [{}],
+        [{"b": "x"}, {"b": 1}, {"a": 1}, {"a": True}],  # "a" is an extra of the allOf branch
+    ),
+    # A number whose multipleOf is an integer may be written with a zero fraction (MaskBench
+    # o46322 "6000.0"); an integer-typed one stays integer text.
+    "integer_multiple_of_a_number": (
+        {"type": "object", "properties": {
+            "n": {"type": "number", "minimum": 0, "maximum": 99999999, "multipleOf": 1},
+            "m": {"type": "number", "minimum": -30, "maximum": 300, "multipleOf": 7}}},
+        [{"n": 6000.0}, {"n": 6000}, {"m": 14.0}, {"m": -28}, {"n": 0.0}],
+        [{"n": 6000.5}, {"m": 15.0}, {"n": 100000000.0}, {"m": 301}],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPLETENESS_FIXES))
+def test_maskbench_completeness_fixes_are_exact(smollm2_vocab, name):
+    _check_schema_sound(smollm2_vocab, name, *COMPLETENESS_FIXES[name], min_ended=1)
+
+
+#: Patterns that allow non-ASCII characters (one way, or a few ranges, or counted).
+NON_ASCII_PATTERNS = ["^[^/]+$", "^[a-zà-ÿ]{1,5}$", "^.{2,4}$", "é|😀", "^[Ā-￿]+$", "^x[^a]*y$", "^[a-z😀-🙏]*$"]
+
+
+@pytest.mark.parametrize("pattern", NON_ASCII_PATTERNS)
+def test_pattern_strings_accept_json_dumps_escapes_of_non_ascii(smollm2_vocab, pattern):
+    """json.dumps writes non-ASCII characters as \\uXXXX (surrogate pairs beyond the BMP) by
+    default: pattern-constrained strings accept that form as well as raw UTF-8, exactly."""
+    schema = {"type": "string", "pattern": pattern}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    validator = validator_for(schema)
+    chars = st.characters(blacklist_categories=("Cs",))
+    producible = smollm2_vocab.trie.producible_bytes
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(st.one_of(st.from_regex(pattern), st.text(chars, max_size=6)), st.booleans())
+    def check(text, upper_hex):
+        escaped = json.dumps(text)
+        if upper_hex:  # JSON allows either case of hex digits
+            escaped = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), escaped)
+        # Where Python's re and ECMA-262 (ours) differ: "$" before a final newline, "." on line
+        # terminators other than newline.
+        assume(not any(c in text for c in "\n\r\u2028\u2029"))
+        valid = validator.is_valid(text)
+        assert accepts_text(compiled, escaped) == valid, (escaped, valid)
+        raw = json.dumps(text, ensure_ascii=False)
+        if all(producible[b] for b in raw.encode("utf-8")):  # SmolLM2 has no token with 0xF1, 0xF2...
+            assert accepts_text(compiled, raw) == valid, text
+
+    check()
+    assert not accepts_text(compiled, '"\\udc00"')  # a lone low surrogate is no character
+    rng = random.Random(pattern)
+    for _ in range(20):
+        out = random_walk(compiled, rng, max_tokens=60)
+        if out is not None:
+            assert validator.is_valid(json.loads(out)), out

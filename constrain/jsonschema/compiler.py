@@ -142,6 +142,14 @@ class SchemaCompiler:
     def __init__(self, schema: Any, options: JsonOptions = JsonOptions()) -> None:
         if not isinstance(schema, (dict, bool)):
             raise InvalidSchemaError(f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}")
+        dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
+        # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
+        self._legacy_draft = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6, 7))
+        # if/then/else arrived in draft 7: earlier drafts' validators ignore them, and so do we.
+        self._ignores_conditionals = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6))
+        if self._legacy_draft:
+            # Up to draft 7, a $ref overrides its siblings: validators ignore them, and so do we.
+            schema = _without_ref_siblings(schema)
         self.root = schema
         self.options = options
         self.resolver = RefResolver(schema)
@@ -159,11 +167,6 @@ class SchemaCompiler:
         # Automata of negated / exclusive scalar schemas, by content (see _string_set, _number_set).
         self._sets: dict[tuple[Any, ...], ByteDFA] = {}
         self._finite: dict[tuple[int, str], list[Any] | None] = {}
-        dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
-        # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
-        self._legacy_draft = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6, 7))
-        # if/then/else arrived in draft 7: earlier drafts' validators ignore them, and so do we.
-        self._ignores_conditionals = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6))
 
     # -- entry points ------------------------------------------------------------------------
     def compile(self) -> Grammar:
@@ -400,6 +403,10 @@ class SchemaCompiler:
                 for name, sub in bv.items():
                     props[name] = {"allOf": [props[name], sub]} if name in props else sub
                 out[key] = props
+            elif key in ("items", "additionalProperties") and (av is True or bv is False):
+                out[key] = bv  # true is the identity of "and", false absorbs it
+            elif key in ("items", "additionalProperties") and (bv is True or av is False):
+                out[key] = av
             elif key in ("items", "additionalProperties", "contains") and isinstance(av, (dict, bool)) and isinstance(bv, (dict, bool)):
                 out[key] = {"allOf": [av, bv]}
             elif key == "not":
@@ -1261,6 +1268,7 @@ class SchemaCompiler:
         multiple = schema.get("multipleOf")
         if multiple is not None and (isinstance(multiple, bool) or not isinstance(multiple, (int, float)) or multiple <= 0):
             raise InvalidSchemaError(f"multipleOf must be a positive number at {ptr or '/'}")
+        declared_integer = integer
         if multiple is not None and float(multiple).is_integer():
             integer = True
             multiple = int(multiple)
@@ -1276,8 +1284,15 @@ class SchemaCompiler:
                     dfa = numeric.multiple_of_range_dfa(multiple, ilo, ihi)
                     if is_empty(dfa):
                         raise InvalidSchemaError(f"no multiple of {multiple} lies within the bounds at {ptr or '/'}")
-                    return Embed(dfa)
-                return parse(text)
+                    node: Node = Embed(dfa)
+                else:
+                    node = parse(text)
+                if (not declared_integer and ilo is not None and ihi is not None
+                        and -(2**53) <= ilo and ihi <= 2**53):
+                    # A number with an integer multipleOf may be written "6000.0": JSON parsers read
+                    # it as a float, exact (and an exact multiple) below 2**53.
+                    node = Concat((node, parse(r"(?:\.0+)?")))
+                return node
             if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
                 raise InvalidSchemaError(f"minimum is above maximum at {ptr or '/'}")
             text = numeric.number_range_regex(lo, hi, lo_excl, hi_excl)
@@ -1873,7 +1888,11 @@ class SchemaCompiler:
         if not patterns and key_language is None:
             if extra is False:
                 return None
-            return Concat((_key_excluding(names), self.colon, self.value(extra, base, _ptr(ptr, "additionalProperties"))))
+            try:
+                extra_value = self.value(extra, base, _ptr(ptr, "additionalProperties"))
+            except InvalidSchemaError:
+                return None  # no value satisfies it: no undeclared key is allowed
+            return Concat((_key_excluding(names), self.colon, extra_value))
         # Decoded key languages: each pattern's names, and the rest, all minus the declared names
         # and within propertyNames.
         any_key = key_language if key_language is not None else compile_regex("[^]*")
@@ -1895,13 +1914,37 @@ class SchemaCompiler:
         for content, sub, sptr in regions:
             if is_empty(content) or sub is False:
                 continue
-            options.append(Concat((Embed(strings.escaped_dfa(content)), self.colon, self.value(sub, base, sptr))))
+            try:
+                member_value = self.value(sub, base, sptr)
+            except InvalidSchemaError:
+                continue  # no value satisfies it (say a merged allOf of true and false): no such key
+            options.append(Concat((Embed(strings.escaped_dfa(content)), self.colon, member_value)))
         if not options:
             return None
         return options[0] if len(options) == 1 else Alt(tuple(options))
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+#: Keywords whose values are JSON data, not schemas: never rewritten as schemas.
+_DATA_KEYWORDS = frozenset(("enum", "const", "default", "examples", "example"))
+
+
+def _without_ref_siblings(node: Any) -> Any:
+    """A copy of a draft 3-7 document in which every ``$ref`` stands alone, as those drafts
+    define it: its sibling validation keywords are dropped (annotations, ids and the
+    ``definitions`` that refs point into are kept)."""
+    if isinstance(node, list):
+        return [_without_ref_siblings(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    ref_only = isinstance(node.get("$ref"), str)
+    return {
+        k: (v if k in _DATA_KEYWORDS else _without_ref_siblings(v))
+        for k, v in node.items()
+        if not ref_only or k == "$ref" or k in ANNOTATIONS
+    }
 
 
 class _Refused(Exception):

@@ -242,16 +242,20 @@ URI_TEMPLATE = (f"(?:[!#$&(-;=?-\\[\\]_a-z~]|{_PCT}"
 # Regular expressions (format "regex"), a subset valid in both ECMA-262 and Python's re
 # ----------------------------------------------------------------------------------------------
 
-# No backslash (so no escapes), classes without ranges other than a-z, A-Z, 0-9 (no out-of-order
-# range) nor characters Python would read as set operations, groups one level deep, one
-# quantifier per atom ({m} and {m,}: never min > max), ^ only first and $ only last.
-_RE_LITERAL = '[^\\\\"()\\[\\]{}*+?|^$.\\u0000-\\u001f]'
-_RE_CLASS = '\\[\\^?(?:a-z|A-Z|0-9|[^\\]\\\\\\-\\[^&|~"\\u0000-\\u001f])+\\]'
+# Escapes only of classes (\d \w \s and negations), controls (\n \t ...), hex/unicode code
+# points and punctuation; word boundaries \b \B only outside classes (Python refuses \B in one)
+# and unquantified (Python: "nothing to repeat"). Classes without ranges other than a-z, A-Z, 0-9
+# (no out-of-order range) nor characters Python would read as set operations, groups one level
+# deep, one quantifier per atom ({m} and {m,}: never min > max), ^ only first and $ only last.
+_RE_ESCAPED = "[dDwWsSnrtfv]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[!-/:-@\\[-`{-~]"
+_RE_LITERAL = '(?:[^\\\\()\\[\\]{}*+?|^$.\\u0000-\\u001f]|\\\\(?:' + _RE_ESCAPED + '))'
+_RE_CLASS = '\\[\\^?(?:a-z|A-Z|0-9|[^\\]\\\\\\-\\[^&|~\\u0000-\\u001f]|\\\\(?:' + _RE_ESCAPED + '))+\\]'
+_RE_BOUNDARY = "\\\\[bB]"
 _RE_QUANTIFIER = "(?:[*+?]\\??|\\{[0-9]{1,3},?\\}\\??)"
 _RE_ATOM = f"(?:{_RE_LITERAL}|\\.|{_RE_CLASS})"
-_RE_SEQUENCE = f"(?:{_RE_ATOM}{_RE_QUANTIFIER}?)*"
+_RE_SEQUENCE = f"(?:{_RE_ATOM}{_RE_QUANTIFIER}?|{_RE_BOUNDARY})*"
 _RE_GROUP = f"\\((?:\\?:)?{_RE_SEQUENCE}(?:\\|{_RE_SEQUENCE})*\\)"
-_RE_TOP_SEQUENCE = f"(?:(?:{_RE_ATOM}|{_RE_GROUP}){_RE_QUANTIFIER}?)*"
+_RE_TOP_SEQUENCE = f"(?:(?:{_RE_ATOM}|{_RE_GROUP}){_RE_QUANTIFIER}?|{_RE_BOUNDARY})*"
 REGEX = f"\\^?{_RE_TOP_SEQUENCE}(?:\\|{_RE_TOP_SEQUENCE})*\\$?"
 
 #: Standard formats that assert something we do not enforce: refused (see the compiler), while
