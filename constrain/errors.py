@@ -55,6 +55,12 @@ class InvalidSchemaError(InvalidResponseFormatError):
     """A JSON Schema is malformed: wrong keyword types, dangling ``$ref``, contradictory bounds."""
 
 
+class MalformedSchemaError(InvalidSchemaError):
+    """The schema document itself is wrong: a keyword of the wrong type, an unknown type name, a
+    ``$ref`` that points nowhere. Raised even inside an optional property or one ``anyOf``
+    branch, where a merely unsatisfiable part is dropped instead."""
+
+
 class UnsupportedSchemaError(ConstraintError):
     """A JSON Schema keyword cannot be enforced exactly.
 

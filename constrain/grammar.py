@@ -46,13 +46,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
-from .regex.automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, Embed
+from .regex.automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, Call, Embed
 from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable
-from .regex.parser import Node
+from .regex.parser import Alt, Concat, Node, Repeat
 
 #: Table entry not computed yet.
 UNKNOWN = -2
@@ -67,11 +68,40 @@ Stack = tuple[Frame, ...]  # bottom first
 
 
 @dataclass(frozen=True)
+class AnyOrderObject:
+    """A JSON object whose declared members come in any order, each at most once.
+
+    The members (``key: value``) and the additional member are rules of their own; ``required``
+    holds indices into ``members``; ``count_min``/``count_max`` bound how many declared members
+    appear. A regular automaton would need a state per set of members seen (``2**n``), so the
+    grammar automaton runs such a rule itself and builds only the states a parse reaches. Its
+    tree in :attr:`Grammar.rules` is a superset language with the same calls and characters,
+    read for byte classes and for which rules it calls; members it no longer calls (pruned as
+    unproductive) are left out.
+    """
+
+    members: tuple[int, ...]
+    required: frozenset[int]
+    extra: int | None
+    whitespace: bool
+    count_min: int = 0
+    count_max: int | None = None
+
+    def relocated(self, offset: int) -> "AnyOrderObject":
+        """The same object in a grammar whose rules were renumbered by ``offset``."""
+        return AnyOrderObject(tuple(m + offset for m in self.members), self.required,
+                              None if self.extra is None else self.extra + offset, self.whitespace,
+                              self.count_min, self.count_max)
+
+
+@dataclass(frozen=True)
 class Grammar:
-    """Rules as trees; rule 0 is the start rule. ``names`` are for messages only."""
+    """Rules as trees; rule 0 is the start rule. ``names`` are for messages only.
+    ``any_order``: (rule, object) pairs for rules run as :class:`AnyOrderObject`."""
 
     rules: tuple[Node, ...]
     names: tuple[str, ...]
+    any_order: tuple[tuple[int, AnyOrderObject], ...] = ()
 
 
 class GrammarAutomaton:
@@ -123,6 +153,7 @@ class GrammarAutomaton:
         self._rows: list[list[list[int]] | None] = [None] * num_rules  # indexed by *global* class
         self._accepting: list[list[bool] | None] = [None] * num_rules
         self._starts: list[int] = [-1] * num_rules
+        self._any_order = dict(grammar.any_order)
         # Configurations.
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
@@ -151,6 +182,15 @@ class GrammarAutomaton:
 
     def _build(self, k: int) -> None:
         if self.rules[k] is not None:
+            return
+        spec = self._any_order.get(k)
+        if spec is not None:
+            table = _AnyOrderRule(spec, _callees(self.grammar.rules[k]), self.byte_class, self._producible)
+            self._calls[k] = table.calls  # type: ignore[assignment]
+            self._rows[k] = table.rows  # type: ignore[assignment]
+            self._accepting[k] = table.accepting  # type: ignore[assignment]
+            self._starts[k] = 0
+            self.rules[k] = table  # type: ignore[assignment]
             return
         dfa = rule_dfa(self.grammar.rules[k], self._producible, self._dfa_kwargs)
         # Per state: the rules it can call there and where it resumes afterwards.
@@ -289,3 +329,124 @@ class GrammarAutomaton:
     def stacks(self, state: int) -> Sequence[Stack]:
         """The parse stacks of a configuration (for debugging and tests)."""
         return sorted(self._configs[state])
+
+
+def _callees(node: Node) -> set[int]:
+    """The rules a tree calls."""
+    out: set[int] = set()
+    seen: set[int] = set()
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, Call):
+            out.add(n.rule)
+        elif isinstance(n, Concat):
+            todo.extend(n.items)
+        elif isinstance(n, Alt):
+            todo.extend(n.options)
+        elif isinstance(n, Repeat):
+            todo.append(n.item)
+    return out
+
+
+class _Lazy:
+    """One table of an :class:`_AnyOrderRule` (rows, calls or accepting), indexed by state."""
+
+    __slots__ = ("_rule", "_part")
+
+    def __init__(self, rule: "_AnyOrderRule", part: int) -> None:
+        self._rule, self._part = rule, part
+
+    def __getitem__(self, state: int) -> Any:
+        return self._rule.info(state)[self._part]
+
+
+# Phases of an any-order object: before "{", after "{", after a member, after a comma, after "}".
+_START, _OPENED, _AFTER_MEMBER, _AFTER_COMMA, _CLOSED = range(5)
+
+
+class _AnyOrderRule:
+    """The states of an :class:`AnyOrderObject` rule, built when first reached.
+
+    A state is (the set of declared members written, phase). Members and the additional member
+    are called; whitespace loops wherever the JSON grammar allows it.
+    """
+
+    def __init__(self, spec: AnyOrderObject, callable_rules: set[int], byte_class: np.ndarray,
+                 producible: np.ndarray | None) -> None:
+        self.spec = spec
+        self.members = [(i, rule) for i, rule in enumerate(spec.members) if rule in callable_rules]
+        self.extra = spec.extra if spec.extra in callable_rules else None
+        self.required_mask = sum(1 << i for i in spec.required)
+        self.available_mask = sum(1 << i for i, _ in self.members)
+        self.num_classes = int(byte_class.max()) + 1
+
+        def class_of(byte: int) -> int | None:
+            return None if producible is not None and not producible[byte] else int(byte_class[byte])
+
+        self.open, self.comma, self.close = class_of(0x7B), class_of(0x2C), class_of(0x7D)
+        ws = (0x09, 0x0A, 0x0D, 0x20) if spec.whitespace else ()
+        self.blank = sorted({c for c in (class_of(b) for b in ws) if c is not None})
+        self._keys: list[tuple[int, int]] = []
+        self._ids: dict[tuple[int, int], int] = {}
+        self._info: list[tuple[list[int], list[tuple[int, int]], bool] | None] = []
+        self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
+        self._state(0, _START)
+
+    def _state(self, seen: int, phase: int) -> int:
+        key = (0 if phase == _CLOSED else seen, phase)
+        sid = self._ids.get(key)
+        if sid is None:
+            sid = self._ids[key] = len(self._keys)
+            self._keys.append(key)
+            self._info.append(None)
+        return sid
+
+    def _may_end(self, seen: int) -> bool:
+        return self.required_mask & ~seen == 0 and bin(seen).count("1") >= self.spec.count_min
+
+    def _feasible(self, seen: int) -> bool:
+        """Whether the members in ``seen`` can still be completed into a set that ends the
+        object (the required ones added, the count within bounds): no parse is led into a
+        state it cannot finish."""
+        if self.required_mask & ~self.available_mask:
+            return False
+        need = bin(seen | self.required_mask).count("1")
+        cap = self.spec.count_max
+        most = bin(seen | self.available_mask).count("1")
+        return (cap is None or max(need, self.spec.count_min) <= cap) and self.spec.count_min <= most
+
+    def _next_members(self, seen: int) -> list[tuple[int, int]]:
+        """(index, rule) of the members that may come after those in ``seen``; index -1 is the
+        additional member (it is not counted)."""
+        declared = [(i, rule) for i, rule in self.members if not seen >> i & 1 and self._feasible(seen | 1 << i)]
+        return declared + ([(-1, self.extra)] if self.extra is not None else [])
+
+    def info(self, state: int) -> tuple[list[int], list[tuple[int, int]], bool]:
+        got = self._info[state]
+        if got is None:
+            seen, phase = self._keys[state]
+            row = [-1] * self.num_classes
+            calls: list[tuple[int, int]] = []
+            if phase in (_OPENED, _AFTER_MEMBER, _AFTER_COMMA):
+                for c in self.blank:
+                    row[c] = state
+            if phase == _START and self.open is not None:
+                row[self.open] = self._state(0, _OPENED)
+            if phase in (_OPENED, _AFTER_MEMBER) and self.close is not None and self._may_end(seen):
+                row[self.close] = self._state(0, _CLOSED)
+            if phase == _AFTER_MEMBER and self.comma is not None and self._next_members(seen):
+                row[self.comma] = self._state(seen, _AFTER_COMMA)  # only when a member can follow
+            if phase in (_OPENED, _AFTER_COMMA):
+                calls.extend((rule, self._state(seen | 1 << i if i >= 0 else seen, _AFTER_MEMBER))
+                             for i, rule in self._next_members(seen))
+            got = self._info[state] = (row, calls, phase == _CLOSED)
+        return got
+
+    @property
+    def num_states(self) -> int:
+        """States built so far."""
+        return len(self._keys)

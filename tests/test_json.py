@@ -293,6 +293,10 @@ def test_whitespace_guard_bounds_blank_runs(smollm2_vocab):
         ({"type": "string", "maxLength": -1}, constrain.InvalidSchemaError, "non-negative integer"),
         ({"allOf": [{"type": "string"}, {"type": "integer"}]}, constrain.InvalidSchemaError, "do not overlap"),
         ({"type": "strin"}, constrain.InvalidSchemaError, "unknown type 'strin'"),
+        # Malformed parts are errors even where an unsatisfiable part would be dropped.
+        ({"properties": {"a": {"$ref": "#/$defs/nope"}}}, constrain.MalformedSchemaError, "dangling $ref '#/$defs/nope' at /properties/a"),
+        ({"anyOf": [{"type": "strin"}, {"type": "integer"}]}, constrain.MalformedSchemaError, "unknown type 'strin' at /anyOf/0"),
+        ({"type": "object", "additionalProperties": {"minLength": "3"}}, constrain.MalformedSchemaError, "minLength must be"),
         ({"enum": [1, 2], "type": "string"}, constrain.InvalidSchemaError, "no value of the enum"),
         ({"type": "object", "required": ["a"], "additionalProperties": False}, constrain.InvalidSchemaError, "required property 'a'"),
         ({"type": "string", "pattern": "(a"}, constrain.InvalidSchemaError, "invalid pattern at /"),
@@ -1051,3 +1055,50 @@ def test_pattern_strings_accept_json_dumps_escapes_of_non_ascii(smollm2_vocab, p
         out = random_walk(compiled, rng, max_tokens=60)
         if out is not None:
             assert validator.is_valid(json.loads(out)), out
+
+
+@pytest.mark.parametrize("extra", [False, True])
+def test_large_objects_accept_any_property_order(smollm2_vocab, extra):
+    """property_order="any" on 24 declared properties (2**24 sets of them, built lazily): any
+    order and serialization is accepted, repeats and missing required ones are not, and walks
+    (with the member count bounded) validate."""
+    props = {f"k{i}": ({"type": "integer"} if i % 3 else {"type": "string", "maxLength": 3}) for i in range(24)}
+    schema = {"type": "object", "properties": props, "required": ["k5", "k17"], "additionalProperties": extra}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab,
+                                 cache=False, property_order="any")
+    validator = validator_for(schema)
+    rng = random.Random(24)
+    for _ in range(15):
+        keys = list(dict.fromkeys(rng.sample(sorted(props), rng.randint(0, 10)) + ["k5", "k17"]))
+        rng.shuffle(keys)
+        value = {k: ("ab" if props[k]["type"] == "string" else rng.randint(-5, 5)) for k in keys}
+        assert validator.is_valid(value)
+        for text in serializations(value):
+            assert accepts_text(compiled, text), text
+    for text in ['{"k5": 1}', '{"k17": 1, "k5": "a", "k17": 2}', '{"k17": 1, "k5": "a",}', '{}']:
+        assert not accepts_text(compiled, text), text
+    assert accepts_text(compiled, '{"k17": 1, "zz": 0, "k5": 2}') == extra
+    if extra:
+        return  # maxProperties with additional properties allowed is refused (they are not counted)
+    bounded = dict(schema, minProperties=3, maxProperties=4)
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": bounded}}, smollm2_vocab,
+                                 cache=False, property_order="any")
+    validator = validator_for(bounded)
+    ended = 0
+    for _ in range(30):
+        out = random_walk(compiled, rng, max_tokens=300)
+        if out is not None:
+            ended += 1
+            assert validator.is_valid(json.loads(out)), out
+    assert ended >= 3
+
+
+def test_draft_4_ids_anywhere_are_anchors(smollm2_vocab):
+    """Draft 4 names identifiers "id" at any node: "#name" refs find them (MaskBench o35904's
+    optional "jumpGate" was lost to a dangling ref)."""
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#",
+              "definitions": {"gate": {"id": "#gate", "type": "object", "properties": {"n": {"type": "integer"}}}},
+              "type": "object", "properties": {"g": {"$ref": "#gate"}, "id": {"type": "string"}}}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
+    assert accepts_text(compiled, '{"g": {"n": 1}, "id": "x"}')
+    assert not accepts_text(compiled, '{"g": {"n": "1"}}')

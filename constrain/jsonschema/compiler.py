@@ -28,10 +28,11 @@ from ..errors import (
     CompileTimeoutError,
     InvalidRegexError,
     InvalidSchemaError,
+    MalformedSchemaError,
     UnsupportedRegexError,
     UnsupportedSchemaError,
 )
-from ..grammar import Grammar
+from ..grammar import AnyOrderObject, Grammar
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
@@ -118,15 +119,16 @@ class JsonOptions:
             "any": the declared properties of an object with at most ``any_order_max`` of them
             may come in any order (each at most once, additional ones anywhere between); larger
             objects keep the schema's order.
-        any_order_max: see ``property_order`` (the automaton tracks the set of properties seen,
-            so its size grows as 2**n).
+        any_order_max: see ``property_order``. The sets of properties seen (``2**n`` of them)
+            are built lazily, as parses reach them; the bound keeps the number of members a
+            parse weighs at once (one per candidate key) within the grammar's stack budget.
     """
 
     whitespace: str = "default"
     lenient: bool = False
     max_repeat: int = 256
     property_order: str = "schema"
-    any_order_max: int = 8
+    any_order_max: int = 128
 
 
 def _ptr(base: str, *parts: Any) -> str:
@@ -141,7 +143,7 @@ class SchemaCompiler:
 
     def __init__(self, schema: Any, options: JsonOptions = JsonOptions()) -> None:
         if not isinstance(schema, (dict, bool)):
-            raise InvalidSchemaError(f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}")
+            raise MalformedSchemaError(f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}")
         dialect = schema.get("$schema", "") if isinstance(schema, dict) else ""
         # Drafts 3 to 7 have the keyword "dependencies"; later drafts (and the default, 2020-12) do not.
         self._legacy_draft = isinstance(dialect, str) and any(f"draft-0{n}" in dialect for n in (3, 4, 6, 7))
@@ -159,6 +161,7 @@ class SchemaCompiler:
         self._rules: list[Node | None] = [None]
         self._names: list[str] = ["root"]
         self._rule_of: dict[tuple[Any, ...], int] = {}
+        self._any_order: dict[int, AnyOrderObject] = {}
         self._any_value: int | None = None
         self._any_object = -1
         self._validator: Any = None
@@ -187,7 +190,7 @@ class SchemaCompiler:
             rules = tuple(self._rules)  # type: ignore[arg-type]  # trees too deep to check: left as they are
         if rules is None:
             raise InvalidSchemaError("no finite JSON value satisfies the schema (required values nest forever)")
-        return Grammar(rules=rules, names=tuple(self._names))
+        return Grammar(rules=rules, names=tuple(self._names), any_order=tuple(self._any_order.items()))
 
     def compile_any_object(self) -> Grammar:
         """The grammar of ``{"type": "json_object"}``: any JSON object."""
@@ -233,7 +236,7 @@ class SchemaCompiler:
         """Follow a bare ``$ref`` (one with no sibling validation keywords)."""
         while isinstance(schema, dict) and "$ref" in schema and not (set(schema) - ANNOTATIONS - {"$ref"}):
             if id(schema) in seen:
-                raise InvalidSchemaError(f"$ref cycle without any value in between at {ptr or '/'}")
+                raise MalformedSchemaError(f"$ref cycle without any value in between at {ptr or '/'}")
             seen = seen + (id(schema),)
             base = self.resolver.base_of(schema, base)
             schema, base = self.resolver.resolve(schema["$ref"], base, ptr)
@@ -250,7 +253,7 @@ class SchemaCompiler:
             parts.append(self._as_dict(target, _ptr(ptr, "$ref"), tbase, depth))
         all_of = schema.get("allOf", [])
         if not isinstance(all_of, list) or not all_of and "allOf" in schema:
-            raise InvalidSchemaError(f"allOf must be a non-empty array at {ptr or '/'}")
+            raise MalformedSchemaError(f"allOf must be a non-empty array at {ptr or '/'}")
         for i, sub in enumerate(all_of):
             parts.append(self._as_dict(sub, _ptr(ptr, "allOf", i), base, depth))
         # Referenced and allOf'd schemas first, the schema's own keywords last: properties are then
@@ -364,7 +367,7 @@ class SchemaCompiler:
         if sub is False:
             return {"not": {}}
         if not isinstance(sub, dict):
-            raise InvalidSchemaError(f"a subschema must be an object or a boolean at {ptr}")
+            raise MalformedSchemaError(f"a subschema must be an object or a boolean at {ptr}")
         if "allOf" in sub or "$ref" in sub:
             return self._merge_all_of(sub, base, ptr, depth + 1)
         return sub
@@ -463,7 +466,7 @@ class SchemaCompiler:
         if schema is False:
             raise InvalidSchemaError(f"the schema at {ptr or '/'} is false: no value is valid there")
         if not isinstance(schema, dict):
-            raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}, not {type(schema).__name__}")
+            raise MalformedSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}, not {type(schema).__name__}")
         values = self._valid_values(schema, base, ptr)
         if values is not None:
             # A finite set of candidates (enum, const, booleans, null, through allOf/anyOf/$ref),
@@ -512,7 +515,7 @@ class SchemaCompiler:
         for key in ("dependencies", "dependentRequired", "dependentSchemas"):
             deps = schema.get(key, {})
             if not isinstance(deps, dict):
-                raise InvalidSchemaError(f"{key} must be an object at {ptr or '/'}")
+                raise MalformedSchemaError(f"{key} must be an object at {ptr or '/'}")
             for name, dep in deps.items():
                 triggers.setdefault(name, []).append(dep)
         if len(triggers) > 4:
@@ -575,6 +578,8 @@ class SchemaCompiler:
                         alt = dict(alt, type="object")
                     try:
                         expanded.append(self._merge(variant, alt, ptr))
+                    except MalformedSchemaError:
+                        raise  # a wrong schema is an error even where an unsatisfiable part is dropped
                     except InvalidSchemaError:
                         continue  # this way of failing the negated schema is impossible here
             variants = expanded
@@ -602,7 +607,7 @@ class SchemaCompiler:
         if neg is True or (isinstance(neg, dict) and not (set(neg) - ANNOTATIONS)):
             raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (not: {{}})")
         if not isinstance(neg, dict):
-            raise InvalidSchemaError(f"not must hold a schema at {ptr or '/'}")
+            raise MalformedSchemaError(f"not must hold a schema at {ptr or '/'}")
         neg = {k: v for k, v in neg.items() if k not in ANNOTATIONS}
         keys = set(neg)
         if keys == {"not"}:
@@ -735,7 +740,7 @@ class SchemaCompiler:
             sets.append([schema["const"]])
         if "enum" in schema:
             if not isinstance(schema["enum"], list):
-                raise InvalidSchemaError(f"enum must be an array at {ptr or '/'}")
+                raise MalformedSchemaError(f"enum must be an array at {ptr or '/'}")
             sets.append(schema["enum"])
         if "type" in schema and set(_types_of(schema)) <= {"boolean", "null"}:
             sets.append([v for t in _types_of(schema) for v in ((True, False) if t == "boolean" else (None,))])
@@ -808,7 +813,7 @@ class SchemaCompiler:
     def _alternatives(self, schema: dict, key: str, base: str, ptr: str) -> Node:
         branches = schema[key]
         if not isinstance(branches, list) or not branches:
-            raise InvalidSchemaError(f"{key} must be a non-empty array at {ptr or '/'}")
+            raise MalformedSchemaError(f"{key} must be a non-empty array at {ptr or '/'}")
         # A oneOf beside an anyOf stays in the rest, merged into every anyOf branch (it was dropped).
         rest = {k: v for k, v in schema.items() if k != key}
         merged = []
@@ -822,6 +827,8 @@ class SchemaCompiler:
                 # the order in which instances written against such schemas list them (and
                 # allOf's order).
                 merged.append((self._merge(rest, sub, bptr) if rest else sub, bptr))
+            except MalformedSchemaError:
+                raise  # a wrong schema is an error even where an unsatisfiable part is dropped
             except InvalidSchemaError:
                 continue  # a branch that merges to nothing (disjoint types) matches nothing
         if not merged:
@@ -865,6 +872,8 @@ class SchemaCompiler:
         for sub, bptr in branches:
             try:
                 options.append(self.value(sub, base, bptr))
+            except MalformedSchemaError:
+                raise  # a wrong schema is an error even where an unsatisfiable part is dropped
             except InvalidSchemaError:
                 continue  # an unsatisfiable branch contributes nothing
         return options
@@ -873,7 +882,7 @@ class SchemaCompiler:
         types = _types_of(schema)
         bad = [t for t in types if t not in JSON_TYPES]
         if bad:
-            raise InvalidSchemaError(f"unknown type {bad[0]!r} at {ptr or '/'}")
+            raise MalformedSchemaError(f"unknown type {bad[0]!r} at {ptr or '/'}")
         options: list[Node] = []
         banned = schema.get("$not_values", [])
         if "null" in types and not any(v is None for v in banned):
@@ -1213,7 +1222,7 @@ class SchemaCompiler:
         if schema is False:
             return nothing
         if not isinstance(schema, dict):
-            raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}")
+            raise MalformedSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}")
         if "allOf" in schema or "$ref" in schema:
             schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
         types = set(_types_of(schema))
@@ -1235,7 +1244,7 @@ class SchemaCompiler:
             raise _Refused(str(exc)) from None
         multiple = schema.get("multipleOf")
         if multiple is not None and (isinstance(multiple, bool) or not isinstance(multiple, (int, float)) or multiple <= 0):
-            raise InvalidSchemaError(f"multipleOf must be a positive number at {ptr or '/'}")
+            raise MalformedSchemaError(f"multipleOf must be a positive number at {ptr or '/'}")
         integer_valued = "number" not in types or (multiple is not None and float(multiple).is_integer())
         if multiple is not None and float(multiple).is_integer() and multiple != 1:
             # An integer multiple of k: an integer text of a multiple, with an optional zero fraction.
@@ -1267,7 +1276,7 @@ class SchemaCompiler:
         lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
         multiple = schema.get("multipleOf")
         if multiple is not None and (isinstance(multiple, bool) or not isinstance(multiple, (int, float)) or multiple <= 0):
-            raise InvalidSchemaError(f"multipleOf must be a positive number at {ptr or '/'}")
+            raise MalformedSchemaError(f"multipleOf must be a positive number at {ptr or '/'}")
         declared_integer = integer
         if multiple is not None and float(multiple).is_integer():
             integer = True
@@ -1313,7 +1322,7 @@ class SchemaCompiler:
         max_len = schema.get("maxLength")
         for key, v in (("minLength", min_len), ("maxLength", max_len)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise InvalidSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
+                raise MalformedSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
         if max_len is not None and min_len > max_len:
             raise InvalidSchemaError(f"minLength {min_len} is above maxLength {max_len} at {ptr or '/'}")
         cap = self.options.max_repeat
@@ -1350,7 +1359,7 @@ class SchemaCompiler:
         content: ByteDFA | None = None
         for pattern in patterns:
             if not isinstance(pattern, str):
-                raise InvalidSchemaError(f"pattern must be a string at {ptr or '/'}")
+                raise MalformedSchemaError(f"pattern must be a string at {ptr or '/'}")
             try:
                 dfa = compile_regex(pattern, search=True, portable=True)
             except UnsupportedRegexError as exc:
@@ -1410,7 +1419,7 @@ class SchemaCompiler:
         if schema is False:
             return compile_regex("[]")
         if not isinstance(schema, dict):
-            raise InvalidSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}")
+            raise MalformedSchemaError(f"a schema must be an object or a boolean at {ptr or '/'}")
         if "allOf" in schema or "$ref" in schema:
             schema = self._merge_all_of(schema, self.resolver.base_of(schema, base), ptr)
         nothing = compile_regex("[]")
@@ -1437,7 +1446,7 @@ class SchemaCompiler:
             if pattern is None:
                 continue
             if not isinstance(pattern, str):
-                raise InvalidSchemaError(f"pattern must be a string at {ptr or '/'}")
+                raise MalformedSchemaError(f"pattern must be a string at {ptr or '/'}")
             try:
                 content = intersection(content, compile_regex(pattern, search=True, wide=upper, portable=not upper))
             except UnsupportedRegexError as exc:
@@ -1447,7 +1456,7 @@ class SchemaCompiler:
         lo, hi = schema.get("minLength", 0), schema.get("maxLength")
         for key, v in (("minLength", lo), ("maxLength", hi)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise InvalidSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
+                raise MalformedSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
         if hi is not None and lo > hi:
             return nothing
         if lo or hi is not None:
@@ -1480,12 +1489,12 @@ class SchemaCompiler:
         else:
             items_key = "items"
         if not isinstance(prefix, list):
-            raise InvalidSchemaError(f"prefixItems must be an array at {ptr or '/'}")
+            raise MalformedSchemaError(f"prefixItems must be an array at {ptr or '/'}")
         min_items = schema.get("minItems", 0)
         max_items = schema.get("maxItems")
         for key, v in (("minItems", min_items), ("maxItems", max_items)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise InvalidSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
+                raise MalformedSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
         if max_items is not None and min_items > max_items:
             raise InvalidSchemaError(f"minItems {min_items} is above maxItems {max_items} at {ptr or '/'}")
         if items is False:
@@ -1620,10 +1629,10 @@ class SchemaCompiler:
     def _object(self, schema: dict, base: str, ptr: str) -> Node:
         props = schema.get("properties", {})
         if not isinstance(props, dict):
-            raise InvalidSchemaError(f"properties must be an object at {ptr or '/'}")
+            raise MalformedSchemaError(f"properties must be an object at {ptr or '/'}")
         required = schema.get("required", [])
         if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-            raise InvalidSchemaError(f"required must be an array of strings at {ptr or '/'}")
+            raise MalformedSchemaError(f"required must be an array of strings at {ptr or '/'}")
         # Merged schemas may list a name twice (allOf, dependencies): it is still one member.
         required = list(dict.fromkeys(required))
         extra = schema.get("additionalProperties", True)
@@ -1703,6 +1712,8 @@ class SchemaCompiler:
         for name, sub, req, mptr in members:
             try:
                 value = self.value(sub, base, mptr)
+            except MalformedSchemaError:
+                raise  # a wrong schema is an error even where an unsatisfiable part is dropped
             except InvalidSchemaError:
                 if req:
                     raise
@@ -1738,8 +1749,7 @@ class SchemaCompiler:
         counted_extras = extra_member is not None and all_required and (extra_min > 0 or extra_max is not None)
         if (self.options.property_order == "any" and 2 <= len(member_nodes) <= self.options.any_order_max
                 and not counted_extras):
-            body = self._members_any_order(member_nodes, extra_member, count_min, count_max, ptr)
-            return Concat((literal("{"), self.ws, body, self.ws, literal("}")))
+            return self._members_any_order(member_nodes, extra_member, count_min, count_max, ptr)
         if count_min or count_max is not None:
             a_next = self._counted_members(member_nodes, a_next, b_next, count_min, count_max, ptr)
         else:
@@ -1754,49 +1764,40 @@ class SchemaCompiler:
 
     def _members_any_order(self, member_nodes: list[tuple[Node, bool]], extra_member: Node | None,
                            count_min: int, count_max: int | None, ptr: str) -> Node:
-        """Declared members in any order, each at most once, additional ones anywhere between.
-
-        ``after(S)``: what may follow once the declared members in ``S`` (and maybe extras) were
-        written. Each member is its own rule, so the object's automaton has about ``2**n`` states
-        over calls instead of copies of the members' key tries.
-        """
-        calls: list[Node] = []
+        """The whole object, declared members in any order, each at most once, additional ones
+        anywhere between: a rule the grammar automaton runs itself (see
+        :class:`~constrain.grammar.AnyOrderObject`), building only the sets of members seen that a
+        parse reaches (there are ``2**n``)."""
+        calls: list[Call] = []
         for i, (node, _) in enumerate(member_nodes):
             if not isinstance(node, Call):
                 rule = self._new_rule(f"member {i} at {ptr or '/'}")
                 self._rules[rule] = node
                 node = Call(rule)
             calls.append(node)
-        n = len(calls)
+        if extra_member is not None and not isinstance(extra_member, Call):
+            rule = self._new_rule(f"additional member at {ptr or '/'}")
+            self._rules[rule] = extra_member
+            extra_member = Call(rule)
         required = frozenset(i for i, (_, req) in enumerate(member_nodes) if req)
-        extras: Node = Repeat(Concat((self.sep, extra_member)), 0, None) if extra_member is not None else EMPTY
-        memo: dict[frozenset[int], Node | None] = {}
-
-        def may_end(done: frozenset[int]) -> bool:
-            return required <= done and len(done) >= count_min
-
-        def after(done: frozenset[int]) -> Node | None:
-            if done not in memo:
-                options: list[Node] = [EMPTY] if may_end(done) else []
-                if count_max is None or len(done) < count_max:
-                    for i in range(n):
-                        if i not in done:
-                            rest = after(done | {i})
-                            if rest is not None:
-                                options.append(Concat((self.sep, calls[i], rest)))
-                memo[done] = None if not options else Concat((extras, options[0] if len(options) == 1 else Alt(tuple(options))))
-            return memo[done]
-
-        starts: list[Node] = [EMPTY] if may_end(frozenset()) else []
-        for i in range(n):
-            rest = after(frozenset({i}))
-            if rest is not None and (count_max is None or count_max >= 1):
-                starts.append(Concat((calls[i], rest)))
-        if extra_member is not None and after(frozenset()) is not None:
-            starts.append(Concat((extra_member, after(frozenset()))))  # type: ignore[arg-type]
-        if not starts:
+        if (count_max is not None and len(required) > count_max) or count_min > len(calls):  # extras are not counted
             raise InvalidSchemaError(f"no set of properties satisfies the object schema at {ptr or '/'}")
-        return starts[0] if len(starts) == 1 else Alt(tuple(starts))
+        # The tree: a superset language with the same characters and calls (for byte classes and
+        # the productive-rule pass), required members first so that it is unproductive exactly
+        # when one of them is.
+        any_member = Alt(tuple(calls) + ((extra_member,) if extra_member is not None else ()))
+        more = Repeat(Concat((self.sep, any_member)), 0, None)
+        firsts: list[Node] = []
+        for i in sorted(required):
+            firsts.extend((self.sep, calls[i]) if firsts else (calls[i],))
+        body: Node = Concat(tuple(firsts) + (more,)) if firsts else Repeat(Concat((any_member, more)), 0, 1)
+        rule = self._new_rule(f"object members in any order at {ptr or '/'}")
+        self._rules[rule] = Concat((literal("{"), self.ws, body, self.ws, literal("}")))
+        self._any_order[rule] = AnyOrderObject(
+            members=tuple(c.rule for c in calls), required=required,
+            extra=None if extra_member is None else extra_member.rule,  # type: ignore[union-attr]
+            whitespace=self.options.whitespace != "compact", count_min=count_min, count_max=count_max)
+        return Call(rule)
 
     def _counted_members(self, member_nodes: list[tuple[Node, bool]], tail_first: Node, tail_more: Node,
                          count_min: int, count_max: int | None, ptr: str) -> Node:
@@ -1832,7 +1833,7 @@ class SchemaCompiler:
         out = []
         pattern_props = schema.get("patternProperties", {})
         if not isinstance(pattern_props, dict):
-            raise InvalidSchemaError(f"patternProperties must be an object at {ptr or '/'}")
+            raise MalformedSchemaError(f"patternProperties must be an object at {ptr or '/'}")
         for pattern, sub in pattern_props.items():
             try:
                 out.append((pattern, sub, compile_regex(pattern, search=True, portable=True)))
@@ -1857,7 +1858,7 @@ class SchemaCompiler:
         if names_schema is False:
             return compile_regex("[]")  # the empty language: no key at all
         if not isinstance(names_schema, dict):
-            raise InvalidSchemaError(f"propertyNames must hold a schema at {ptr or '/'}")
+            raise MalformedSchemaError(f"propertyNames must hold a schema at {ptr or '/'}")
         allowed = {"pattern", "minLength", "maxLength", "format", "enum", "const", "type"}
         keys = set(names_schema) - ANNOTATIONS
         if keys - allowed or names_schema.get("type", "string") != "string":
@@ -1890,6 +1891,8 @@ class SchemaCompiler:
                 return None
             try:
                 extra_value = self.value(extra, base, _ptr(ptr, "additionalProperties"))
+            except MalformedSchemaError:
+                raise  # a wrong schema is an error even where an unsatisfiable part is dropped
             except InvalidSchemaError:
                 return None  # no value satisfies it: no undeclared key is allowed
             return Concat((_key_excluding(names), self.colon, extra_value))
@@ -1916,6 +1919,8 @@ class SchemaCompiler:
                 continue
             try:
                 member_value = self.value(sub, base, sptr)
+            except MalformedSchemaError:
+                raise  # a wrong schema is an error even where an unsatisfiable part is dropped
             except InvalidSchemaError:
                 continue  # no value satisfies it (say a merged allOf of true and false): no such key
             options.append(Concat((Embed(strings.escaped_dfa(content)), self.colon, member_value)))
@@ -2273,7 +2278,7 @@ def _bounds(schema: dict, ptr: str) -> tuple[Any, bool, Any, bool]:
             hi, hi_excl = emax, True
     for name, v in (("minimum", lo), ("maximum", hi)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            raise InvalidSchemaError(f"{name} must be a number at {ptr or '/'}")
+            raise MalformedSchemaError(f"{name} must be a number at {ptr or '/'}")
     if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
         raise InvalidSchemaError(f"minimum {lo} is above maximum {hi} at {ptr or '/'}: no number fits")
     return lo, lo_excl, hi, hi_excl

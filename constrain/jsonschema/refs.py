@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
-from ..errors import InvalidSchemaError
+from ..errors import MalformedSchemaError
 
 
 class RefResolver:
@@ -26,11 +26,17 @@ class RefResolver:
         self._by_uri: dict[str, Any] = {"": root}
         self._anchors: dict[tuple[str, str], Any] = {}
         self._base_of: dict[int, str] = {}
+        dialect = root.get("$schema", "") if isinstance(root, dict) else ""
+        # Drafts 3 and 4 name identifiers "id"; later drafts "$id", and an "id" is no keyword
+        # there (not even beside a nested "$schema": validators read the whole document in the
+        # root's dialect).
+        self._legacy_ids = isinstance(dialect, str) and ("draft-03" in dialect or "draft-04" in dialect)
         self._index(root, "")
 
     def _index(self, node: Any, base: str) -> None:
         if isinstance(node, dict):
-            ident = node.get("$id", node.get("id") if isinstance(node.get("id"), str) and "$schema" in node else None)
+            legacy_id = node.get("id") if self._legacy_ids and isinstance(node.get("id"), str) else None
+            ident = node.get("$id", legacy_id)
             if isinstance(ident, str):
                 uri, fragment = urldefrag(urljoin(base, ident))
                 if uri != base or not fragment:
@@ -62,11 +68,11 @@ class RefResolver:
     def resolve(self, ref: Any, base: str, where: str) -> tuple[Any, str]:
         """(target schema, its base URI) of ``ref`` found at JSON pointer ``where``."""
         if not isinstance(ref, str):
-            raise InvalidSchemaError(f"$ref must be a string, not {type(ref).__name__}, at {where}")
+            raise MalformedSchemaError(f"$ref must be a string, not {type(ref).__name__}, at {where}")
         uri, fragment = urldefrag(urljoin(base, ref))
         document = self._by_uri.get(uri)
         if document is None:
-            raise InvalidSchemaError(
+            raise MalformedSchemaError(
                 f"unresolvable $ref {ref!r} at {where}: only references within the schema document are followed"
             )
         if not fragment:
@@ -80,9 +86,9 @@ class RefResolver:
                 elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                     node = node[int(part)]
                 else:
-                    raise InvalidSchemaError(f"dangling $ref {ref!r} at {where}: the schema has no {part!r} there")
+                    raise MalformedSchemaError(f"dangling $ref {ref!r} at {where}: the schema has no {part!r} there")
             return node, self._base_of.get(id(node), uri)
         target = self._anchors.get((uri, fragment))
         if target is None:
-            raise InvalidSchemaError(f"dangling $ref {ref!r} at {where}: no $anchor {fragment!r}")
+            raise MalformedSchemaError(f"dangling $ref {ref!r} at {where}: no $anchor {fragment!r}")
         return target, self._base_of.get(id(target), uri)
