@@ -503,7 +503,16 @@ def test_pattern_class_escapes_satisfy_ecma_and_python(smollm2_vocab):
 # -- oneOf with overlapping branches: narrowed so each branch excludes every other ------------------
 
 _OBJ_PROPS = {"c": {"type": "string", "maxLength": 5}, "s": {"type": "string", "maxLength": 5}}
+_INT_PROP = {"type": "integer", "minimum": 0, "maximum": 9}
 ONE_OF_NARROWED = {
+    # Branches that differ in their required names alone: exactly "not all of the other's
+    # names" (MaskBench o6184: {start, duration} was rejected when "start" was forbidden).
+    "required_names_only": (
+        {"type": "object", "properties": {"s": _INT_PROP, "e": _INT_PROP, "d": _INT_PROP}, "additionalProperties": False,
+         "allOf": [{"oneOf": [{"required": ["s", "e"]}, {"required": ["d"]}]}]},
+        [{"s": 1, "e": 2}, {"d": 3}, {"s": 1, "d": 3}, {"e": 2, "d": 3}],
+        [{"s": 1, "e": 2, "d": 3}, {}, {"s": 1}],
+    ),
     # Exact: the overlap ({c, s} together) is what oneOf rejects anyway.
     "required_pair": (
         {"oneOf": [

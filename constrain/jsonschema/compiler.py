@@ -1015,6 +1015,12 @@ class SchemaCompiler:
                     narrowed["required"] = required + [discriminator]
                 else:
                     candidates = [r for r in other.get("required", []) if isinstance(r, str) and r not in required]
+                    if candidates and _differs_in_required_only(branches[i], other):
+                        # The branches differ in their required names alone: this one and not the
+                        # other is exactly "not all of the other's further names present".
+                        absent = {"required": candidates}
+                        narrowed["not"] = absent if "not" not in narrowed else {"anyOf": [narrowed["not"], absent]}
+                        continue
                     if candidates:
                         name = min(candidates, key=lambda r: r in mine)  # prefer a name i does not declare
                         narrowed["$forbidden"] = list(narrowed.get("$forbidden", [])) + [name]
@@ -2165,6 +2171,12 @@ def _requires_more(a: dict, b: dict) -> bool:
     required_a, required_b = a.get("required", []), b.get("required", [])
     return (isinstance(required_a, list) and isinstance(required_b, list) and set(required_b) <= set(required_a)
             and {k: v for k, v in a.items() if k != "required"} == {k: v for k, v in b.items() if k != "required"})
+
+
+def _differs_in_required_only(a: dict, b: dict) -> bool:
+    """Whether two schemas are equal but for their ``required`` lists (oneOf branches
+    ``{required: [...]}`` merged with the same surrounding keywords)."""
+    return {k: v for k, v in a.items() if k != "required"} == {k: v for k, v in b.items() if k != "required"}
 
 
 def _only_object_keywords(schema: dict) -> bool:
