@@ -398,45 +398,6 @@ def determinize(
     class_of = byte_class.tolist()
     n = len(nfa.eps)
 
-    # Epsilon closures, with '^' edges usable only from the very start.
-    def closure(seeds, allow_start_anchor: bool) -> frozenset[int]:
-        seen = set(seeds)
-        stack = list(seeds)
-        while stack:
-            q = stack.pop()
-            nexts = list(nfa.eps[q])
-            if allow_start_anchor:
-                nexts.extend(t for kind, t in nfa.anchors[q] if kind == ANCHOR_START)
-            for t in nexts:
-                if t not in seen:
-                    seen.add(t)
-                    stack.append(t)
-        return frozenset(seen)
-
-    # The closure of a set of states is the union of the closures of its states; those are
-    # memoized (most states are reached again and again, from many subsets).
-    eps = nfa.eps
-    state_closure: dict[int, frozenset[int]] = {}
-
-    def closure_of_state(q: int) -> frozenset[int]:
-        got = state_closure.get(q)
-        if got is None:
-            if not eps[q]:
-                got = frozenset((q,))
-            else:
-                got = closure((q,), allow_start_anchor=False)
-            state_closure[q] = got
-        return got
-
-    def move_closure(seeds) -> frozenset[int]:
-        if len(seeds) == 1:
-            for q in seeds:
-                return closure_of_state(q)
-        out: set[int] = set()
-        for q in seeds:
-            out |= closure_of_state(q)
-        return frozenset(out)
-
     # NFA states from which accept is reachable through epsilon and '$' edges alone.
     reverse: list[list[int]] = [[] for _ in range(n)]
     for q in range(n):
@@ -454,6 +415,55 @@ def determinize(
                 final.add(p)
                 stack.append(p)
 
+    # A subset only needs the states that read a byte, accept, or absorb: the others (most
+    # of a Thompson NFA: entries of alternatives, loops, concatenations) only pass epsilon
+    # edges on, and dropping them from every subset makes the subsets small and the DFA the
+    # same.
+    edges = nfa.edges
+    kept = [bool(edges[q]) or q in final or (absorbing is not None and q in absorbing) for q in range(n)]
+
+    # Epsilon closures, with '^' edges usable only from the very start.
+    def closure(seeds, allow_start_anchor: bool) -> frozenset[int]:
+        seen = set(seeds)
+        stack = list(seeds)
+        while stack:
+            q = stack.pop()
+            nexts = list(nfa.eps[q])
+            if allow_start_anchor:
+                nexts.extend(t for kind, t in nfa.anchors[q] if kind == ANCHOR_START)
+            for t in nexts:
+                if t not in seen:
+                    seen.add(t)
+                    stack.append(t)
+        return frozenset(q for q in seen if kept[q])
+
+    # The closure of a set of states is the union of the closures of its states; those are
+    # memoized (most states are reached again and again, from many subsets).
+    eps = nfa.eps
+    state_closure: dict[int, frozenset[int]] = {}
+
+    def closure_of_state(q: int) -> frozenset[int]:
+        got = state_closure.get(q)
+        if got is None:
+            if not eps[q]:
+                got = frozenset((q,)) if kept[q] else frozenset()
+            else:
+                got = closure((q,), allow_start_anchor=False)
+            state_closure[q] = got
+        return got
+
+    def move_closure(seeds) -> frozenset[int]:
+        if len(seeds) == 1:
+            for q in seeds:
+                return closure_of_state(q)
+        out: set[int] = set()
+        for q in seeds:
+            out |= closure_of_state(q)
+        return frozenset(out)
+
+    # Per state, its byte edges as (class, target) pairs, computed on first use.
+    class_moves: list[list[tuple[int, int]] | None] = [None] * n
+
     start_set = closure([nfa.start], allow_start_anchor=True)
     index: dict[frozenset[int], int] = {start_set: 0}
     sets = [start_set]
@@ -467,13 +477,15 @@ def determinize(
             deadline.check()
         moves: list[set[int] | None] = [None] * num_classes
         for q in current:
-            for lo, hi, t in nfa.edges[q]:
-                for c in range(class_of[lo], class_of[hi] + 1):
-                    bucket = moves[c]
-                    if bucket is None:
-                        moves[c] = {t}
-                    else:
-                        bucket.add(t)
+            pairs = class_moves[q]
+            if pairs is None:
+                pairs = class_moves[q] = [(c, t) for lo, hi, t in edges[q] for c in range(class_of[lo], class_of[hi] + 1)]
+            for c, t in pairs:
+                bucket = moves[c]
+                if bucket is None:
+                    moves[c] = {t}
+                else:
+                    bucket.add(t)
         work += len(current)
         row = []
         for c in range(num_classes):
@@ -482,6 +494,9 @@ def determinize(
                 row.append(-1)
                 continue
             target = move_closure(bucket)
+            if not target:  # only dead ends: no state
+                row.append(-1)
+                continue
             if absorbing is not None and not absorbing.isdisjoint(target):
                 target = target & absorbing
             work += len(target)
