@@ -30,6 +30,15 @@ def test_fuzz_json_short_fixed_seed(smollm2_vocab):
     assert stats.walks_ended >= 30 and stats.instances >= 50, stats
 
 
+def test_fuzzer_any_property_order(smollm2_vocab):
+    """The same harness with property_order="any" (members in any order, built lazily)."""
+    fuzz = _load_fuzzer()
+    stats = fuzz.run(seed=20261127, cases=30, minutes=0, vocab=smollm2_vocab, walks=3, instances=5,
+                     out=io.StringIO(), property_order="any")
+    assert not stats.failures, "\n".join(stats.failures[:5])
+    assert stats.compiled >= 18 and stats.walks_ended >= 20 and stats.instances >= 40, stats
+
+
 def test_fuzzer_catches_an_unsound_engine(smollm2_vocab, monkeypatch):
     """The harness must notice when outputs fail their schema: break the engine on purpose."""
     fuzz = _load_fuzzer()
