@@ -1011,6 +1011,14 @@ COMPLETENESS_FIXES = {
         [{}],
         [{"b": "x"}, {"b": 1}, {"a": 1}, {"a": True}],  # "a" is an extra of the allOf branch
     ),
+    # A position no value fits ends the array before it (found by fuzz_json seed 55 case 100:
+    # the whole array property was dropped, [] included).
+    "unsatisfiable_prefix_item": (
+        {"type": "object", "properties": {"a": {"type": "array", "prefixItems": [
+            {"type": "integer"}, {"oneOf": [{"type": "boolean"}, {"type": "boolean"}]}]}}, "required": ["a"]},
+        [{"a": []}, {"a": [3]}],
+        [{"a": [3, True]}, {"a": [3, 4]}, {"a": ["x"]}, {}],
+    ),
     # A number whose multipleOf is an integer may be written with a zero fraction (MaskBench
     # o46322 "6000.0"); an integer-typed one stays integer text.
     "integer_multiple_of_a_number": (

@@ -1523,10 +1523,31 @@ class SchemaCompiler:
             min_items = cap
         if max_items is not None and max_items > cap:
             max_items = cap
-        elements = [self.value(p, base, _ptr(ptr, "prefixItems" if items_key == "items" else "items", i)) for i, p in enumerate(prefix)]
-        rest = None if items is False else self.value(items, base, _ptr(ptr, items_key))
-        # tail(i): the elements after the first i, each preceded by a separator.
+        # Positions no value fits end the array before them (arrays need not reach them).
+        elements: list[Node] = []
+        for i, p in enumerate(prefix):
+            if max_items is not None and i >= max_items:
+                break  # never reached
+            try:
+                elements.append(self.value(p, base, _ptr(ptr, "prefixItems" if items_key == "items" else "items", i)))
+            except MalformedSchemaError:
+                raise
+            except InvalidSchemaError:
+                if min_items > i:
+                    raise
+                max_items = i
+                break
         k = len(elements)
+        rest = None
+        if items is not False and k == len(prefix) and (max_items is None or max_items > k):
+            try:
+                rest = self.value(items, base, _ptr(ptr, items_key))
+            except MalformedSchemaError:
+                raise
+            except InvalidSchemaError:
+                if min_items > k:
+                    raise
+        # tail(i): the elements after the first i, each preceded by a separator.
         upper = max_items
         if rest is None:
             upper = k if upper is None else min(upper, k)
