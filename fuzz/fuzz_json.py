@@ -148,6 +148,10 @@ def check_case(seed: int, case: int, vocab: constrain.Vocabulary, walks: int, in
     except constrain.AutomatonTooLargeError:
         stats.refused += 1
         return
+    except Exception as exc:  # noqa: BLE001 - any other exception is a bug of ours: record it
+        stats.failures.append(f"seed {seed} case {case}: {json.dumps(schema)[:400]}\n  compile crashed: "
+                              f"{type(exc).__name__}: {str(exc)[:200]}")
+        return
     stats.compiled += 1
     where = f"seed {seed} case {case}: {json.dumps(schema)[:400]}"
     rng = random.Random(f"walk:{seed}:{case}")

@@ -80,6 +80,8 @@ _MAX_COUNTED = 8
 
 #: Objects with more members than this get one grammar rule per member (see ``_object``).
 _INLINE_MEMBERS = 8
+#: Most schemas expanded inside one another before an object or array starts (deeper: a cycle).
+_MAX_CHAIN = 256
 
 #: Keywords of our own that hold folded constraints (lists; merged by concatenation).
 INTERNAL_LISTS = frozenset(
@@ -162,6 +164,8 @@ class SchemaCompiler:
         self._names: list[str] = ["root"]
         self._rule_of: dict[tuple[Any, ...], int] = {}
         self._any_order: dict[int, AnyOrderObject] = {}
+        self._expanding: set[tuple[int, str] | None] = set()  # schemas being expanded since the last "{" or "["
+        self._chain: list[str] = []  # their pointers
         self._any_value: int | None = None
         self._any_object = -1
         self._validator: Any = None
@@ -461,6 +465,26 @@ class SchemaCompiler:
 
     def _value(self, schema: Any, base: str, ptr: str) -> Node:
         schema, base = self._resolve(schema, base, ptr)
+        # A schema met again before any character was read ("d0: oneOf [d0, ...]") would expand
+        # forever; entering an object or array rule starts a new chain (see _rule_call). Merges
+        # make new dicts, so a cycle may not meet a node of the document twice: the depth of the
+        # chain is bounded too.
+        key = (id(schema), base) if isinstance(schema, dict) and self.resolver.in_document(schema) else None
+        if key in self._expanding or len(self._chain) >= _MAX_CHAIN:
+            start = self._chain[0] if self._chain else ptr
+            raise MalformedSchemaError(f"$ref cycle without any value in between, from {start or '/'} "
+                                       f"({len(self._chain)} schemas nested in one another)")
+        self._chain.append(ptr)
+        if key is not None:
+            self._expanding.add(key)
+        try:
+            return self._value_of(schema, base, ptr)
+        finally:
+            self._chain.pop()
+            if key is not None:
+                self._expanding.discard(key)
+
+    def _value_of(self, schema: Any, base: str, ptr: str) -> Node:
         if schema is True:
             return Call(self._ensure_any_value())
         if schema is False:
@@ -922,6 +946,8 @@ class SchemaCompiler:
         if rule is None:
             rule = self._new_rule(f"{kind} at {ptr or '/'}")
             self._rule_of[key] = rule
+            outer = self._expanding, self._chain
+            self._expanding, self._chain = set(), []  # "{" or "[" comes first: a new chain
             try:
                 self._rules[rule] = build(schema, base, ptr)
             except Exception:
@@ -931,6 +957,8 @@ class SchemaCompiler:
                 self._rules[rule] = Chars(())
                 del self._rule_of[key]
                 raise
+            finally:
+                self._expanding, self._chain = outer
         return Call(rule)
 
     def _pairwise_disjoint(self, branches: list[dict], base: str, ptr: str) -> bool:
@@ -1257,10 +1285,9 @@ class SchemaCompiler:
             ints = numeric.multiple_of_range_dfa(int(multiple))
             dfa = intersection(dfa, _dfa_of(Concat((Embed(ints), parse(r"(?:\.0+)?")))))
         elif multiple is not None and not integer_valued:
-            digits = _decimal_places_of_power_of_ten(multiple)
-            if digits is None:
-                raise _Refused(f"non-integer multipleOf {multiple}")
-            dfa = intersection(dfa, compile_regex(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,%d}0*)?" % max(digits, 1) if digits else r"-?(?:0|[1-9][0-9]*)(?:\.0+)?"))
+            # Validators divide in floats (0.3 / 0.1 is 2.9999999999999996): the numbers passing a
+            # fractional multipleOf form no regular set, and a negation needs the exact one.
+            raise _Refused(f"non-integer multipleOf {multiple} (validators check it in floats)")
         if integer_valued:
             dfa = intersection(dfa, compile_regex(r"-?(?:0|[1-9][0-9]*)(?:\.0+)?"))
         negations = list(schema.get("$not_numbers", [])) + ([schema["not"]] if "not" in schema else [])
@@ -1310,15 +1337,25 @@ class SchemaCompiler:
                 return node
             if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
                 raise InvalidSchemaError(f"minimum is above maximum at {ptr or '/'}")
-            text = numeric.number_range_regex(lo, hi, lo_excl, hi_excl)
+            # Validators compare the float a text parses to, and rounding is monotonic: inclusive
+            # bounds hold as written, but a decimal just inside an exclusive bound may round onto
+            # it (0.10000000000000000001 > 0.1 is false for floats; -5e-400 parses as -0.0, not
+            # below 0). So an exclusive bound becomes the inclusive bound of the next float
+            # beyond it (texts in between all round onto the bound, or nearly all: ones of 17+
+            # digits that round to that next float are left out).
+            if lo is not None and lo_excl:
+                lo, lo_excl = _next_float_decimal(lo, up=True), False
+            if hi is not None and hi_excl:
+                hi, hi_excl = _next_float_decimal(hi, up=False), False
+            bounded: Node = Embed(_number_range_dfa(lo, hi))
             if multiple is not None:
-                digits = _decimal_places_of_power_of_ten(multiple)
-                if digits is None:
-                    self.unsupported("multipleOf", ptr, f"non-integer multipleOf {multiple} (only 10^-k is supported)")
-                    return parse(text)
-                places = parse(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,%d})?" % digits)
-                return Embed(intersection(compile_regex(text), _dfa_of(places)))
-            return parse(text)
+                if not _integers_divide_exactly(multiple):
+                    self.unsupported("multipleOf", ptr, f"non-integer multipleOf {multiple} (only integer values of "
+                                     "10^-k for some k are generated; validators divide in floats)")
+                    return bounded
+                integers = _dfa_of(parse(r"-?(?:0|[1-9][0-9]*)"))
+                return Embed(intersection(_dfa_of(bounded), integers))
+            return bounded
         except numeric.NumericRangeError as exc:
             self.unsupported("minimum/maximum", ptr, str(exc))
             return strings.ANY_INTEGER if integer else strings.ANY_NUMBER
@@ -2315,6 +2352,37 @@ def _bounds(schema: dict, ptr: str) -> tuple[Any, bool, Any, bool]:
     if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_excl or hi_excl))):
         raise InvalidSchemaError(f"minimum {lo} is above maximum {hi} at {ptr or '/'}: no number fits")
     return lo, lo_excl, hi, hi_excl
+
+
+def _next_float_decimal(bound: Any, up: bool) -> Decimal:
+    """The shortest decimal of the float next to ``bound`` (above it when ``up``)."""
+    return Decimal(repr(math.nextafter(float(bound), math.inf if up else -math.inf)))
+
+
+@functools.lru_cache(maxsize=256)
+def _number_range_dfa(lo: Any, hi: Any) -> ByteDFA:
+    """The number texts in ``[lo, hi]`` (cached: "exclusiveMinimum: 0" is everywhere, and its
+    bound 5e-324 makes a 350-state automaton)."""
+    from . import numeric
+
+    return compile_regex(numeric.number_range_regex(lo, hi))
+
+
+def _integers_divide_exactly(multiple: float) -> bool:
+    """Whether ``multiple`` is ``10^-k`` and every integer ``n`` passes a float ``multipleOf``
+    check by it (``n / multiple`` an integer-valued float, as the jsonschema package computes).
+
+    Fractions do not: ``19.99 / 0.01`` is ``1998.9999999999998``, so only integers are generated.
+    Integers do when the float nearest ``10^-k`` is within a relative ``2^-54`` above it or
+    ``2^-55`` below it: ``n / multiple`` then rounds to ``n * 10^k`` exactly (beyond ``2^53``
+    every float is an integer). ``1e-5`` fails that (``3 / 1e-05`` is ``299999.99999999994``).
+    """
+    k = _decimal_places_of_power_of_ten(multiple)
+    if not k:
+        return False
+    exact = Fraction(1, 10**k)
+    delta = (Fraction(float(multiple)) - exact) / exact
+    return (0 < delta <= Fraction(1, 2**54)) or abs(delta) < Fraction(1, 2**55)
 
 
 def _decimal_places_of_power_of_ten(x: float) -> int | None:
