@@ -1811,7 +1811,8 @@ class SchemaCompiler:
             b_next = EMPTY
             a_next = EMPTY
         counted_extras = extra_member is not None and all_required and (extra_min > 0 or extra_max is not None)
-        if (self.options.property_order == "any" and 2 <= len(member_nodes) <= self.options.any_order_max
+        if (self.options.property_order == "any" and len(member_nodes) <= self.options.any_order_max
+                and (len(member_nodes) >= 2 or (member_nodes and extra_member is not None))
                 and not counted_extras):
             return self._members_any_order(member_nodes, extra_member, count_min, count_max, ptr)
         if count_min or count_max is not None:

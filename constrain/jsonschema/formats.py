@@ -246,12 +246,14 @@ URI_TEMPLATE = (f"(?:[!#$&(-;=?-\\[\\]_a-z~]|{_PCT}"
 # points and punctuation; word boundaries \b \B only outside classes (Python refuses \B in one)
 # and unquantified (Python: "nothing to repeat"). Classes without ranges other than a-z, A-Z, 0-9
 # (no out-of-order range) nor characters Python would read as set operations, groups one level
-# deep, one quantifier per atom ({m} and {m,}: never min > max), ^ only first and $ only last.
+# deep, one quantifier per atom ({m}, {m,} and {m,n} where the digits show m <= n), ^ only first and $ only last.
 _RE_ESCAPED = "[dDwWsSnrtfv]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[!-/:-@\\[-`{-~]"
 _RE_LITERAL = '(?:[^\\\\()\\[\\]{}*+?|^$.\\u0000-\\u001f]|\\\\(?:' + _RE_ESCAPED + '))'
 _RE_CLASS = '\\[\\^?(?:a-z|A-Z|0-9|[^\\]\\\\\\-\\[^&|~\\u0000-\\u001f]|\\\\(?:' + _RE_ESCAPED + '))+\\]'
 _RE_BOUNDARY = "\\\\[bB]"
-_RE_QUANTIFIER = "(?:[*+?]\\??|\\{[0-9]{1,3},?\\}\\??)"
+# {m,n} only where m <= n is plain from the digits: m of fewer digits, or one digit each.
+_RE_RANGE = "[0-9],[1-9][0-9]{1,2}|[1-9][0-9],[1-9][0-9]{2}|%s" % "|".join(f"{a},[{a}-9]" for a in range(10))
+_RE_QUANTIFIER = f"(?:[*+?]\\??|\\{{[0-9]{{1,3}},?\\}}\\??|\\{{(?:{_RE_RANGE})\\}}\\??)"
 _RE_ATOM = f"(?:{_RE_LITERAL}|\\.|{_RE_CLASS})"
 _RE_SEQUENCE = f"(?:{_RE_ATOM}{_RE_QUANTIFIER}?|{_RE_BOUNDARY})*"
 _RE_GROUP = f"\\((?:\\?:)?{_RE_SEQUENCE}(?:\\|{_RE_SEQUENCE})*\\)"
