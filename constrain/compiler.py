@@ -373,7 +373,8 @@ def compile(
         max_depth: deepest nesting of JSON objects/arrays generated (recursive schemas, json_object).
         cache: reuse an earlier compilation of the same format for the same vocabulary object.
         property_order: JSON objects' declared properties in the schema's order ("schema",
-            the default) or, for objects with at most 8 of them, in any order ("any").
+            the default) or, for objects with at most 128 of them, in any order, each at most
+            once, additional ones anywhere between ("any").
         max_compile_seconds: wall-clock budget of one compilation (``None``: no limit). Each
             automaton is bounded by the state budgets, but a schema may ask for very many of
             them; past this budget :class:`~constrain.errors.CompileTimeoutError` names the
