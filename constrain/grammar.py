@@ -52,8 +52,8 @@ import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
 from .regex.automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, Call, Embed
-from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable
-from .regex.parser import Alt, Concat, Node, Repeat
+from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable, tree_children
+from .regex.parser import Node
 
 #: Table entry not computed yet.
 UNKNOWN = -2
@@ -235,6 +235,7 @@ class GrammarAutomaton:
         self._configs.append(config)
         self._index[config] = cid
         self._config_accepting.append(any(self._can_finish(stack) for stack in config))
+        self._expansions.append(None)
         if cid >= self._table.shape[0]:
             grown = np.full((self._table.shape[0] * 2, self.num_classes), UNKNOWN, dtype=np.int32)
             grown[: self._table.shape[0]] = self._table
@@ -271,8 +272,6 @@ class GrammarAutomaton:
         """The closure of configuration ``cid``: per stack, ``(frames below the top, top rule,
         the top state's row over byte classes)``. Computed once per configuration: every byte
         class stepped from it reuses it."""
-        while len(self._expansions) <= cid:
-            self._expansions.append(None)
         exp = self._expansions[cid]
         if exp is None:
             closed: set[Stack] = set()
@@ -338,17 +337,11 @@ def _callees(node: Node) -> set[int]:
     todo = [node]
     while todo:
         n = todo.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, Call):
-            out.add(n.rule)
-        elif isinstance(n, Concat):
-            todo.extend(n.items)
-        elif isinstance(n, Alt):
-            todo.extend(n.options)
-        elif isinstance(n, Repeat):
-            todo.append(n.item)
+        if id(n) not in seen:
+            seen.add(id(n))
+            if isinstance(n, Call):
+                out.add(n.rule)
+            todo.extend(tree_children(n))
     return out
 
 

@@ -39,7 +39,7 @@ from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
 from ..regex.product import intersect as intersection
 from ..regex.setops import difference, is_empty, union
 from . import strings
-from .refs import RefResolver
+from .refs import DATA_KEYWORDS, RefResolver
 from .strings import EMPTY, literal, value_literal
 
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
@@ -1997,8 +1997,6 @@ class SchemaCompiler:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-#: Keywords whose values are JSON data, not schemas: never rewritten as schemas.
-_DATA_KEYWORDS = frozenset(("enum", "const", "default", "examples", "example"))
 
 
 def _without_ref_siblings(node: Any) -> Any:
@@ -2011,7 +2009,7 @@ def _without_ref_siblings(node: Any) -> Any:
         return node
     ref_only = isinstance(node.get("$ref"), str)
     return {
-        k: (v if k in _DATA_KEYWORDS else _without_ref_siblings(v))
+        k: (v if k in DATA_KEYWORDS else _without_ref_siblings(v))
         for k, v in node.items()
         if not ref_only or k == "$ref" or k in ANNOTATIONS
     }
@@ -2160,7 +2158,7 @@ def _standard(schema: Any) -> Any:
         return [_standard(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: (v if k in ("enum", "const", "default", "examples") else _standard(v)) for k, v in schema.items() if k not in INTERNAL_LISTS}
+    out = {k: (v if k in DATA_KEYWORDS else _standard(v)) for k, v in schema.items() if k not in INTERNAL_LISTS}
     extra: list[dict] = [{"pattern": p} for p in schema.get("$patterns", [])]
     if schema.get("$forbidden"):
         extra.append({"not": {"anyOf": [{"required": [n]} for n in schema["$forbidden"]]}})

@@ -11,6 +11,10 @@ from urllib.parse import unquote, urldefrag, urljoin
 from ..errors import MalformedSchemaError
 
 
+#: Keywords whose values are JSON data, not schemas: never read or rewritten as schemas.
+DATA_KEYWORDS = frozenset(("enum", "const", "default", "examples", "example"))
+
+
 class RefResolver:
     """Resolves ``$ref`` strings against one root schema.
 
@@ -50,7 +54,7 @@ class RefResolver:
                     self._anchors[(base, name)] = node
             self._base_of[id(node)] = base
             for key, value in node.items():
-                if key in ("enum", "const", "default", "examples"):
+                if key in DATA_KEYWORDS:
                     continue  # data, not schemas
                 self._index(value, base)
         elif isinstance(node, list):

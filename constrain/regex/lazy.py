@@ -147,7 +147,8 @@ def _copies(n: Repeat) -> int:
     return n.min + 1 if n.max is None else max(n.max, 1)
 
 
-def _children(n: Node) -> tuple[Node, ...]:
+def tree_children(n: Node) -> tuple[Node, ...]:
+    """The subtrees of a node (none for leaves: characters, anchors, calls, embedded automata)."""
     if isinstance(n, Concat):
         return n.items
     if isinstance(n, Alt):
@@ -253,7 +254,7 @@ class TreeInfo:
             total += _own_size(n)
             if type(n) is Repeat:
                 total += (_copies(n) - 1) * self._upper[id(n.item)]
-            todo.extend(_children(n))
+            todo.extend(tree_children(n))
         return total
 
 
