@@ -360,7 +360,6 @@ def compile(
         vocab: the tokenizer's :class:`~constrain.vocab.Vocabulary`.
             ``{"type": "json_object"}`` (any JSON object) or ``{"type": "json_schema", "json_schema":
             {"schema": {...}}}`` (a value valid under the schema; see the README's keyword table).
-        vocab: the tokenizer's :class:`~constrain.vocab.Vocabulary`.
         max_nfa_states, max_dfa_states: automaton budgets; exceeding one raises
             :class:`~constrain.errors.AutomatonTooLargeError` quickly instead of hanging.
         lenient: JSON Schema keywords that cannot be enforced are dropped with a warning instead
@@ -373,7 +372,7 @@ def compile(
         max_depth: deepest nesting of JSON objects/arrays generated (recursive schemas, json_object).
         cache: reuse an earlier compilation of the same format for the same vocabulary object.
         property_order: JSON objects' declared properties in the schema's order ("schema",
-            the default) or, for objects with at most 128 of them, in any order, each at most
+            the default) or, for objects with at most 240 of them, in any order, each at most
             once, additional ones anywhere between ("any").
         max_compile_seconds: wall-clock budget of one compilation (``None``: no limit). Each
             automaton is bounded by the state budgets, but a schema may ask for very many of

@@ -95,13 +95,35 @@ class AnyOrderObject:
 
 
 @dataclass(frozen=True)
+class CountedString:
+    """A JSON string of ``min_length..max_length`` characters (``max_length`` None: no upper
+    bound), for lengths too long to write out as an automaton (one state per character count
+    and position inside a character: 655,000 states for ``maxLength: 32767``).
+
+    ``unit`` is the DFA of one string character; it must be prefix-free (no way out of its
+    accepting states), as a JSON string character is. The grammar automaton runs the rule with
+    a counter and builds only the states a parse reaches. Its tree in :attr:`Grammar.rules` is
+    any JSON string (same characters), read for byte classes.
+    """
+
+    unit: ByteDFA
+    min_length: int
+    max_length: int | None
+
+    def relocated(self, offset: int) -> "CountedString":
+        """The same rule in a renumbered grammar (it calls nothing)."""
+        return self
+
+
+@dataclass(frozen=True)
 class Grammar:
     """Rules as trees; rule 0 is the start rule. ``names`` are for messages only.
-    ``any_order``: (rule, object) pairs for rules run as :class:`AnyOrderObject`."""
+    ``lazy_rules``: (rule, spec) pairs for rules the grammar automaton runs itself, building
+    their states as parses reach them (:class:`AnyOrderObject`, :class:`CountedString`)."""
 
     rules: tuple[Node, ...]
     names: tuple[str, ...]
-    any_order: tuple[tuple[int, AnyOrderObject], ...] = ()
+    lazy_rules: tuple[tuple[int, AnyOrderObject | CountedString], ...] = ()
 
 
 class GrammarAutomaton:
@@ -153,7 +175,7 @@ class GrammarAutomaton:
         self._rows: list[list[list[int]] | None] = [None] * num_rules  # indexed by *global* class
         self._accepting: list[list[bool] | None] = [None] * num_rules
         self._starts: list[int] = [-1] * num_rules
-        self._any_order = dict(grammar.any_order)
+        self._lazy_rules = dict(grammar.lazy_rules)
         # Configurations.
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
@@ -183,9 +205,13 @@ class GrammarAutomaton:
     def _build(self, k: int) -> None:
         if self.rules[k] is not None:
             return
-        spec = self._any_order.get(k)
+        spec = self._lazy_rules.get(k)
         if spec is not None:
-            table = _AnyOrderRule(spec, _callees(self.grammar.rules[k]), self.byte_class, self._producible)
+            table: _AnyOrderRule | _CountedStringRule
+            if isinstance(spec, CountedString):
+                table = _CountedStringRule(spec, self.byte_class, self._producible)
+            else:
+                table = _AnyOrderRule(spec, _callees(self.grammar.rules[k]), self.byte_class, self._producible)
             self._calls[k] = table.calls  # type: ignore[assignment]
             self._rows[k] = table.rows  # type: ignore[assignment]
             self._accepting[k] = table.accepting  # type: ignore[assignment]
@@ -346,11 +372,12 @@ def _callees(node: Node) -> set[int]:
 
 
 class _Lazy:
-    """One table of an :class:`_AnyOrderRule` (rows, calls or accepting), indexed by state."""
+    """One table of an :class:`_AnyOrderRule` or :class:`_CountedStringRule` (rows, calls or
+    accepting), indexed by state."""
 
     __slots__ = ("_rule", "_part")
 
-    def __init__(self, rule: "_AnyOrderRule", part: int) -> None:
+    def __init__(self, rule: "_AnyOrderRule | _CountedStringRule", part: int) -> None:
         self._rule, self._part = rule, part
 
     def __getitem__(self, state: int) -> Any:
@@ -443,3 +470,73 @@ class _AnyOrderRule:
     def num_states(self) -> int:
         """States built so far."""
         return len(self._keys)
+
+
+class _CountedStringRule:
+    """The states of a :class:`CountedString` rule, computed when first reached.
+
+    State 0 is before the opening quote, 1 after the closing one; ``2 + level * k + pos`` is
+    inside the string, ``level`` characters written and ``pos`` the position inside the next one
+    (``k`` positions; 0 is a character's start). Without an upper bound, levels stop counting at
+    ``min_length``.
+    """
+
+    def __init__(self, spec: CountedString, byte_class: np.ndarray, producible: np.ndarray | None) -> None:
+        from .regex.automaton import restrict_bytes
+
+        unit = spec.unit if producible is None else restrict_bytes(spec.unit, producible)
+        if any(bool((unit.table[q] >= 0).any()) for q in np.flatnonzero(unit.accepting)):
+            raise ConstraintError("a counted string's character automaton must be prefix-free")
+        self.spec = spec
+        num_classes = int(byte_class.max()) + 1
+        class_byte = np.unique(byte_class, return_index=True)[1]
+        inner = [int(unit.start)] + [q for q in np.flatnonzero(~unit.accepting).tolist() if q != unit.start]
+        pos_of = {q: i for i, q in enumerate(inner)}
+        self.k = len(inner)
+        # Per position inside a character, per global class: (position next, character done).
+        moves = unit.table[:, unit.byte_class[class_byte]]
+        self._moves: list[list[tuple[int, bool] | None]] = []
+        for q in inner:
+            row: list[tuple[int, bool] | None] = []
+            for c, t in enumerate(moves[q].tolist()):
+                if t < 0 or (producible is not None and not producible[class_byte[c]]):
+                    row.append(None)
+                else:
+                    row.append((0, True) if unit.accepting[t] else (pos_of[t], False))
+            self._moves.append(row)
+        quote = int(byte_class[0x22])
+        self.quote = None if producible is not None and not producible[0x22] else quote
+        self.num_classes = num_classes
+        self._info: dict[int, tuple[list[int], list[tuple[int, int]], bool]] = {}
+        self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
+
+    def _inside(self, level: int, pos: int) -> int:
+        return 2 + level * self.k + pos
+
+    def info(self, state: int) -> tuple[list[int], list[tuple[int, int]], bool]:
+        got = self._info.get(state)
+        if got is None:
+            row = [-1] * self.num_classes
+            lo, hi = self.spec.min_length, self.spec.max_length
+            if state == 0:
+                if self.quote is not None:
+                    row[self.quote] = self._inside(0, 0)
+            elif state >= 2:
+                level, pos = divmod(state - 2, self.k)
+                done = level + 1 if hi is not None else min(level + 1, lo)
+                for c, move in enumerate(self._moves[pos]):
+                    if move is None:
+                        continue
+                    nxt, finished = move
+                    if hi is not None and level >= hi:
+                        continue  # no room for another character
+                    row[c] = self._inside(done, 0) if finished else self._inside(level, nxt)
+                if pos == 0 and level >= lo and self.quote is not None:
+                    row[self.quote] = 1  # a raw quote never starts a character
+            got = self._info[state] = (row, [], state == 1)
+        return got
+
+    @property
+    def num_states(self) -> int:
+        """States built so far."""
+        return len(self._info)

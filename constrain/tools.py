@@ -73,7 +73,7 @@ from .errors import (
     InvalidRequestError,
     InvalidResponseFormatError,
 )
-from .grammar import DEFAULT_MAX_DEPTH, AnyOrderObject, Grammar, GrammarAutomaton
+from .grammar import DEFAULT_MAX_DEPTH, AnyOrderObject, CountedString, Grammar, GrammarAutomaton
 from .jsonschema.compiler import JsonOptions, SchemaCompiler
 from .jsonschema.strings import literal, value_literal, whitespace
 from .regex import compile_regex, regex_to_dfa
@@ -352,7 +352,7 @@ class _Builder:
     def __init__(self) -> None:
         self.rules: list[Node | None] = [None]
         self.names: list[str] = ["output"]
-        self.any_order: list[tuple[int, AnyOrderObject]] = []
+        self.lazy_rules: list[tuple[int, AnyOrderObject | CountedString]] = []
 
     def add_rule(self, name: str, node: Node) -> int:
         self.rules.append(node)
@@ -366,12 +366,12 @@ class _Builder:
         for node, name in zip(grammar.rules, grammar.names):
             self.rules.append(_relocate(node, offset, memo))
             self.names.append(f"{prefix}{name}")
-        self.any_order.extend((rule + offset, spec.relocated(offset)) for rule, spec in grammar.any_order)
+        self.lazy_rules.extend((rule + offset, spec.relocated(offset)) for rule, spec in grammar.lazy_rules)
         return offset
 
     def grammar(self, start: Node) -> Grammar:
         self.rules[0] = start
-        return Grammar(rules=tuple(self.rules), names=tuple(self.names), any_order=tuple(self.any_order))  # type: ignore[arg-type]
+        return Grammar(rules=tuple(self.rules), names=tuple(self.names), lazy_rules=tuple(self.lazy_rules))  # type: ignore[arg-type]
 
 
 def _object_parameters(params: Any, where: str) -> Any:

@@ -1032,6 +1032,31 @@ COMPLETENESS_FIXES = {
         [{"n": 6000.0}, {"n": 6000}, {"m": 14.0}, {"m": -28}, {"n": 0.0}],
         [{"n": 6000.5}, {"m": 15.0}, {"n": 100000000.0}, {"m": 301}],
     ),
+    # A oneOf branch whose "not: {required: [n]}" rejects every object of the other branch (which
+    # requires n) makes them disjoint: no key is forbidden to keep them apart (MaskBench o57539:
+    # "zones" beside "questionGroups" was rejected).
+    "one_of_separated_by_not_required": (
+        {"type": "object", "properties": {"a": {"type": "integer"}, "z": {"type": "integer"}, "n": {"type": "integer"}},
+         "oneOf": [{"type": "object", "required": ["a", "n"]},
+                   {"type": "object", "required": ["z"], "not": {"type": "object", "required": ["n"]}}]},
+        [{"a": 1, "z": 2, "n": 3}, {"a": 1, "z": 2}, {"z": 1}, {"a": 1, "n": 2}],
+        [{"z": 1, "n": 3}, {"a": 1}, {}],
+    ),
+    # enum/const numbers compare by value: 2.0 may be written 2 (MaskBench o61348 "since": 2
+    # against "enum": [2.0]), also inside arrays and objects.
+    "enum_numbers_by_value": (
+        {"type": "object", "properties": {"since": {"enum": [2.0]}, "pair": {"const": [1.0, {"x": -3.0}]}}},
+        [{"since": 2}, {"since": 2.0}, {"pair": [1, {"x": -3}]}, {"pair": [1.0, {"x": -3.0}]}],
+        [{"since": 3}, {"since": 2.5}, {"pair": [1, {"x": 3}]}],
+    ),
+    # maxLength/minLength beyond max_repeat are counted by the grammar automaton instead of
+    # being tightened (MaskBench o9773: a 2,000-character certificate under maxLength 32767).
+    "long_string_lengths_counted": (
+        {"type": "object", "properties": {"cert": {"type": "string", "minLength": 300, "maxLength": 32767},
+                                          "note": {"type": "string", "maxLength": 400}}, "required": ["cert"]},
+        [{"cert": "A" * 2000}, {"cert": "é" * 300, "note": "n" * 400}, {"cert": "\n" * 300}],
+        [{"cert": "A" * 299}, {"cert": "A" * 300, "note": "n" * 401}, {"cert": "😀" * 299}],
+    ),
 }
 
 
@@ -1151,3 +1176,48 @@ def test_numbers_follow_the_validators_float_semantics(smollm2_vocab, name):
         compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab, cache=False)
         for text in ('{"a": 0.10000000000000000001}', '{"b": -5E-7755}', '{"b": -1e-400}'):
             assert not accepts_text(compiled, text), text
+
+
+_LONG_STRINGS: dict[str, constrain.CompiledConstraint] = {}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(lo=st.integers(0, 400), extra=st.one_of(st.none(), st.integers(0, 300)), near_max=st.booleans(),
+       delta=st.integers(-2, 2), alphabet=st.lists(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=4),
+       ascii_only=st.booleans())
+def test_long_string_lengths_are_exact(smollm2_vocab, lo, extra, near_max, delta, alphabet, ascii_only):
+    """Strings whose minLength/maxLength pass max_repeat (256) are counted exactly, in
+    characters, whatever their escapes: accepted exactly when their length is in bounds."""
+    hi = None if extra is None else lo + extra
+    if max(lo, hi or 0) <= 256:
+        hi = max(hi or 0, lo) + 257
+    schema = {"type": "string", "minLength": lo, **({} if hi is None else {"maxLength": hi})}
+    key = json.dumps(schema)
+    if key not in _LONG_STRINGS:
+        _LONG_STRINGS[key] = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}},
+                                               smollm2_vocab, cache=False)
+    length = max(0, (hi if near_max and hi is not None else lo) + delta)
+    text = "".join(alphabet[i % len(alphabet)] for i in range(length))
+    encoded = json.dumps(text, ensure_ascii=ascii_only)
+    producible = smollm2_vocab.trie.producible_bytes
+    assume(all(producible[b] for b in encoded.encode()))
+    expected = lo <= length and (hi is None or length <= hi)
+    assert accepts_text(_LONG_STRINGS[key], encoded) == expected, (lo, hi, length)
+
+
+def test_objects_of_200_properties_accept_any_order(smollm2_vocab):
+    """Up to any_order_max (240) declared properties run in any order (MaskBench clang-format:
+    152 of them, written alphabetically while the schema lists them otherwise)."""
+    props = {f"Opt{(i * 37) % 200:03d}": {"type": "boolean"} for i in range(200)}
+    schema = {"type": "object", "properties": props, "patternProperties": {"^x-": {}}, "additionalProperties": False}
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, smollm2_vocab,
+                                 cache=False, property_order="any")
+    rng = random.Random(200)
+    for size in (200, 60):
+        keys = sorted(rng.sample(sorted(props), size))
+        value = {k: rng.random() < 0.5 for k in keys}
+        for text in serializations(value):
+            assert accepts_text(compiled, text), text[:80]
+    assert not accepts_text(compiled, '{"Opt000": true, "Opt001": false, "Opt000": true}')
+    assert accepts_text(compiled, '{"Opt001": false, "x-a": 1, "Opt000": true}')
+    assert not accepts_text(compiled, '{"Opt001": false, "y-a": 1}')

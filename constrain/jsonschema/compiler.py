@@ -32,7 +32,7 @@ from ..errors import (
     UnsupportedRegexError,
     UnsupportedSchemaError,
 )
-from ..grammar import AnyOrderObject, Grammar
+from ..grammar import AnyOrderObject, CountedString, Grammar
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
@@ -123,14 +123,15 @@ class JsonOptions:
             objects keep the schema's order.
         any_order_max: see ``property_order``. The sets of properties seen (``2**n`` of them)
             are built lazily, as parses reach them; the bound keeps the number of members a
-            parse weighs at once (one per candidate key) within the grammar's stack budget.
+            parse weighs at once (one per candidate key) within the grammar's stack budget
+            (256 parses alive at once).
     """
 
     whitespace: str = "default"
     lenient: bool = False
     max_repeat: int = 256
     property_order: str = "schema"
-    any_order_max: int = 128
+    any_order_max: int = 240
 
 
 def _ptr(base: str, *parts: Any) -> str:
@@ -163,7 +164,7 @@ class SchemaCompiler:
         self._rules: list[Node | None] = [None]
         self._names: list[str] = ["root"]
         self._rule_of: dict[tuple[Any, ...], int] = {}
-        self._any_order: dict[int, AnyOrderObject] = {}
+        self._lazy_rules: dict[int, AnyOrderObject | CountedString] = {}
         self._expanding: set[tuple[int, str] | None] = set()  # schemas being expanded since the last "{" or "["
         self._chain: list[str] = []  # their pointers
         self._any_value: int | None = None
@@ -194,7 +195,7 @@ class SchemaCompiler:
             rules = tuple(self._rules)  # type: ignore[arg-type]  # trees too deep to check: left as they are
         if rules is None:
             raise InvalidSchemaError("no finite JSON value satisfies the schema (required values nest forever)")
-        return Grammar(rules=rules, names=tuple(self._names), any_order=tuple(self._any_order.items()))
+        return Grammar(rules=rules, names=tuple(self._names), lazy_rules=tuple(self._lazy_rules.items()))
 
     def compile_any_object(self) -> Grammar:
         """The grammar of ``{"type": "json_object"}``: any JSON object."""
@@ -1154,6 +1155,9 @@ class SchemaCompiler:
                 continue
             x_props = x.get("properties", {}) if isinstance(x.get("properties"), dict) else {}
             y_props = y.get("properties", {}) if isinstance(y.get("properties"), dict) else {}
+            x_required = {r for r in x.get("required", []) if isinstance(r, str)}
+            if any(names <= x_required for names in _negated_required(y)):
+                return True  # y's "not: {required: [...]}" rejects every object of x
             for name in x.get("required", []):
                 # y forbids a property x requires.
                 if self._forbids(y, y_props, name):
@@ -1369,12 +1373,22 @@ class SchemaCompiler:
         if max_len is not None and min_len > max_len:
             raise InvalidSchemaError(f"minLength {min_len} is above maxLength {max_len} at {ptr or '/'}")
         cap = self.options.max_repeat
+        content = self._string_content(schema, ptr)
+        if content is None and (min_len > cap or (max_len is not None and max_len > cap)):
+            # Too long to write out as an automaton: the grammar automaton counts the characters.
+            key = ("counted string", min_len, max_len)
+            rule = self._rule_of.get(key)
+            if rule is None:
+                rule = self._new_rule(f"string of {min_len}..{'' if max_len is None else max_len} characters")
+                self._rule_of[key] = rule
+                self._rules[rule] = strings.ANY_STRING
+                self._lazy_rules[rule] = CountedString(strings.char_dfa(), min_len, max_len)
+            return Call(rule)
         if min_len > cap:
             self.unsupported("minLength", ptr, f"strings longer than max_repeat={cap} characters are not generated")
             min_len = cap
         if max_len is not None and max_len > cap:
             max_len = cap  # sound: longer strings are valid but not generated
-        content = self._string_content(schema, ptr)
         if content is None:
             if max_len is not None and max_len > 16:
                 # Long bounded strings become one shared rule per (min, max): a schema with many
@@ -1858,7 +1872,7 @@ class SchemaCompiler:
         body: Node = Concat(tuple(firsts) + (more,)) if firsts else Repeat(Concat((any_member, more)), 0, 1)
         rule = self._new_rule(f"object members in any order at {ptr or '/'}")
         self._rules[rule] = Concat((literal("{"), self.ws, body, self.ws, literal("}")))
-        self._any_order[rule] = AnyOrderObject(
+        self._lazy_rules[rule] = AnyOrderObject(
             members=tuple(c.rule for c in calls), required=required,
             extra=None if extra_member is None else extra_member.rule,  # type: ignore[union-attr]
             whitespace=self.options.whitespace != "compact", count_min=count_min, count_max=count_max)
@@ -2234,6 +2248,25 @@ def _differs_in_required_only(a: dict, b: dict) -> bool:
     """Whether two schemas are equal but for their ``required`` lists (oneOf branches
     ``{required: [...]}`` merged with the same surrounding keywords)."""
     return {k: v for k, v in a.items() if k != "required"} == {k: v for k, v in b.items() if k != "required"}
+
+
+def _negated_required(schema: dict) -> list[set[str]]:
+    """Name sets of which ``schema`` forbids an object to hold all: its ``not`` is
+    ``{required: [...]}`` (perhaps beside ``type: object``), or an ``anyOf`` of such."""
+    negated = schema.get("not")
+    if not isinstance(negated, dict):
+        return []
+    parts = negated.get("anyOf") if set(negated) == {"anyOf"} else [negated]
+    if not isinstance(parts, list):
+        return []
+    found = []
+    for part in parts:
+        if not isinstance(part, dict) or not isinstance(part.get("required"), list):
+            continue
+        if set(part) - ANNOTATIONS - {"required", "type"} or part.get("type", "object") != "object":
+            continue
+        found.append({r for r in part["required"] if isinstance(r, str)})
+    return found
 
 
 def _only_object_keywords(schema: dict) -> bool:

@@ -62,15 +62,33 @@ def literal(text: str) -> Node:
 
 
 def value_literal(value: Any) -> Node:
-    """A JSON value as text, in ``json.dumps`` default and compact forms (ASCII-escaped or not)."""
-    texts = {
-        json.dumps(value),
-        json.dumps(value, separators=(",", ":")),
-        json.dumps(value, ensure_ascii=False),
-        json.dumps(value, separators=(",", ":"), ensure_ascii=False),
-    }
-    options = tuple(literal(t) for t in sorted(texts))
-    return options[0] if len(options) == 1 else Alt(options)
+    """A JSON value as text, in ``json.dumps`` default and compact forms (ASCII-escaped or not).
+
+    Numbers are compared by value in JSON Schema, so an integral float such as ``2.0`` may also be
+    written ``2`` (within +-2**53, where both read back equal). Not the other way: ``2.0`` is no
+    integer to draft-4 validators. Inside arrays and objects each separator may be written either way.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        texts = {json.dumps(value), json.dumps(value, ensure_ascii=False)}
+        options = tuple(literal(t) for t in sorted(texts))
+        return options[0] if len(options) == 1 else Alt(options)
+    if isinstance(value, (int, float)):
+        texts = {json.dumps(value)}
+        if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+            texts.add(str(int(value)))
+        options = tuple(literal(t) for t in sorted(texts))
+        return options[0] if len(options) == 1 else Alt(options)
+    comma, colon = Alt((literal(", "), literal(","))), Alt((literal(": "), literal(":")))
+    parts: list[Node] = []
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            parts.extend(([comma] if i else []) + [value_literal(item)])
+        return Concat((literal("["), *parts, literal("]")))
+    if isinstance(value, dict):
+        for i, (key, item) in enumerate(value.items()):
+            parts.extend(([comma] if i else []) + [value_literal(str(key)), colon, value_literal(item)])
+        return Concat((literal("{"), *parts, literal("}")))
+    raise TypeError(f"not a JSON value: {value!r}")
 
 
 def string_of_length(min_length: int, max_length: int | None) -> Node:
@@ -353,7 +371,7 @@ def _hex_trie(nfa: NFA, intervals: tuple[tuple[int, int, int], ...], level: int,
 _CHAR_DFA: ByteDFA | None = None
 
 
-def _char_dfa() -> ByteDFA:
+def char_dfa() -> ByteDFA:
     """Minimal DFA of exactly one JSON string character (raw UTF-8 or an escape), built once."""
     global _CHAR_DFA
     if _CHAR_DFA is None:
@@ -374,7 +392,7 @@ def counted_string_dfa(min_length: int, max_length: int) -> ByteDFA:
     a character always means going back to the character start with ``i + 1``. The result is
     minimal: states differ either in the characters still allowed or in the position.
     """
-    unit = _char_dfa()
+    unit = char_dfa()
     m = unit.num_states
     inner = np.flatnonzero(~unit.accepting)  # positions inside a character (the start is one)
     k = len(inner)
