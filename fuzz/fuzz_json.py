@@ -51,6 +51,12 @@ def random_schema(rng: random.Random, depth: int = 0, defs: dict | None = None) 
             s["pattern"] = rng.choice(["^[a-z]+$", "[0-9]", "^(ab|cd)*$", "x", "^[A-Za-z0-9_]{1,5}$", "é|ü"])
         if rng.random() < 0.15:
             s["format"] = rng.choice(["date", "email", "uuid", "ipv4", "time"])
+        elif "pattern" not in s and rng.random() < 0.08:
+            # Bounds beyond max_repeat (256): counted by the grammar automaton.
+            s["minLength"] = rng.choice([0, 2, 257])
+            s["maxLength"] = rng.choice([s["minLength"] + 300, 32767]) if rng.random() < 0.7 else None
+            if s["maxLength"] is None:
+                del s["maxLength"]
         return s
     if kind in ("integer", "number"):
         s = {"type": kind}
@@ -69,7 +75,7 @@ def random_schema(rng: random.Random, depth: int = 0, defs: dict | None = None) 
     if kind == "null":
         return {"type": "null"}
     if kind == "enum":
-        pool = ["a", "b", "é", 1, 2.5, None, True, [1], {"k": "v"}, "with space", "quote\"d"]
+        pool = ["a", "b", "é", 1, 2.5, None, True, [1], {"k": "v"}, "with space", "quote\"d", 2.0, [3.0, {"x": -1.0}]]
         return {"enum": rng.sample(pool, rng.randint(1, 4))}
     if kind == "object":
         props = {f"p{i}": random_schema(rng, depth + 1, defs) for i in range(rng.randint(0, 4))}

@@ -58,6 +58,26 @@ def compile_regex(
     Raises:
         InvalidRegexError, UnsupportedRegexError, AutomatonTooLargeError.
     """
+    key = (pattern, search, portable, wide, max_nfa_states, max_dfa_states)
+    dfa = _COMPILED.get(key)
+    if dfa is None:
+        dfa = _compile_regex(pattern, search, portable, wide, max_nfa_states, max_dfa_states)
+        for array in (dfa.byte_class, dfa.table, dfa.accepting):
+            array.flags.writeable = False  # shared by every later caller
+        if len(_COMPILED) >= _COMPILED_MAX:
+            del _COMPILED[next(iter(_COMPILED))]  # the oldest
+        _COMPILED[key] = dfa
+    return dfa
+
+
+#: Compiled regexes by pattern and options, shared across schemas in a process: formats,
+#: number ranges and common patterns recur from one schema to the next.
+_COMPILED: dict[tuple[str, bool, bool, bool, int, int], ByteDFA] = {}
+_COMPILED_MAX = 2048
+
+
+def _compile_regex(pattern: str, search: bool, portable: bool, wide: bool, max_nfa_states: int,
+                   max_dfa_states: int) -> ByteDFA:
     node = parse(pattern, portable=portable, wide=wide)
     if not search:
         return regex_to_dfa(node, max_nfa_states=max_nfa_states, max_dfa_states=max_dfa_states)
