@@ -44,7 +44,7 @@ configuration may hold at most ``max_stacks`` stacks; the number of configuratio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,15 +115,47 @@ class CountedString:
         return self
 
 
+@dataclass(frozen=True, eq=False)
+class CheckedNumber:
+    """A JSON number whose value a Python predicate decides (``multipleOf: 0.01`` as the
+    ``jsonschema`` package checks it: ``10.99 / 0.01`` is a whole float, ``0.07 / 0.01`` is not),
+    written as text that ``syntax`` accepts (bounds, digits).
+
+    No regular automaton knows which decimals pass a float division, so the grammar automaton
+    runs the rule with the text written so far as its state, ends the number only where
+    ``accepts(text)`` holds, and never enters a state from which no accepted text of at most
+    ``max_length`` characters can be reached. Its tree in :attr:`Grammar.rules` names each byte
+    of a number on its own (so byte classes tell digits apart).
+    """
+
+    syntax: ByteDFA
+    accepts: Callable[[str], bool]
+    max_length: int = 64
+
+    def relocated(self, offset: int) -> "CheckedNumber":
+        """The same rule in a renumbered grammar (it calls nothing)."""
+        return self
+
+    def satisfiable(self) -> bool:
+        """Whether some text is accepted (searched as the grammar automaton searches)."""
+        return _CheckedNumberRule(self, np.arange(256), None).viable(int(self.syntax.start), "")
+
+
+#: The bytes of a number, each its own byte class in a :class:`CheckedNumber` rule; a viability
+#: search tries them in this order (an exponent first: it makes a value whole soonest).
+NUMBER_BYTES = b"eE+-.0123456789"
+
+
 @dataclass(frozen=True)
 class Grammar:
     """Rules as trees; rule 0 is the start rule. ``names`` are for messages only.
     ``lazy_rules``: (rule, spec) pairs for rules the grammar automaton runs itself, building
-    their states as parses reach them (:class:`AnyOrderObject`, :class:`CountedString`)."""
+    their states as parses reach them (:class:`AnyOrderObject`, :class:`CountedString`,
+    :class:`CheckedNumber`)."""
 
     rules: tuple[Node, ...]
     names: tuple[str, ...]
-    lazy_rules: tuple[tuple[int, AnyOrderObject | CountedString], ...] = ()
+    lazy_rules: tuple[tuple[int, AnyOrderObject | CountedString | CheckedNumber], ...] = ()
 
 
 class GrammarAutomaton:
@@ -207,9 +239,11 @@ class GrammarAutomaton:
             return
         spec = self._lazy_rules.get(k)
         if spec is not None:
-            table: _AnyOrderRule | _CountedStringRule
+            table: _AnyOrderRule | _CountedStringRule | _CheckedNumberRule
             if isinstance(spec, CountedString):
                 table = _CountedStringRule(spec, self.byte_class, self._producible)
+            elif isinstance(spec, CheckedNumber):
+                table = _CheckedNumberRule(spec, self.byte_class, self._producible)
             else:
                 table = _AnyOrderRule(spec, _callees(self.grammar.rules[k]), self.byte_class, self._producible)
             self._calls[k] = table.calls  # type: ignore[assignment]
@@ -377,7 +411,7 @@ class _Lazy:
 
     __slots__ = ("_rule", "_part")
 
-    def __init__(self, rule: "_AnyOrderRule | _CountedStringRule", part: int) -> None:
+    def __init__(self, rule: "_AnyOrderRule | _CountedStringRule | _CheckedNumberRule", part: int) -> None:
         self._rule, self._part = rule, part
 
     def __getitem__(self, state: int) -> Any:
@@ -540,3 +574,89 @@ class _CountedStringRule:
     def num_states(self) -> int:
         """States built so far."""
         return len(self._info)
+
+
+class _CheckedNumberRule:
+    """The states of a :class:`CheckedNumber` rule: (syntax state, text so far), made when reached."""
+
+    #: Most texts a viability search may try from one state before giving the state up (a
+    #: state given up is only never entered: sound).
+    SEARCH_BUDGET = 4000
+
+    def __init__(self, spec: CheckedNumber, byte_class: np.ndarray, producible: np.ndarray | None) -> None:
+        from .regex.automaton import restrict_bytes
+
+        self.spec = spec
+        self.syntax = spec.syntax if producible is None else restrict_bytes(spec.syntax, producible)
+        self.num_classes = int(byte_class.max()) + 1
+        # (global class, byte, syntax class) of each number byte; the rule's tree names every
+        # one of them apart, so each is alone in its global class.
+        self._bytes = [(int(byte_class[b]), b, int(self.syntax.byte_class[b])) for b in NUMBER_BYTES
+                       if producible is None or producible[b]]
+        self._keys: list[tuple[int, str]] = []
+        self._ids: dict[tuple[int, str], int] = {}
+        self._info: list[tuple[list[int], list[tuple[int, int]], bool] | None] = []
+        self._viable: dict[tuple[int, str], bool] = {}
+        self._state(int(self.syntax.start), "")
+        self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
+
+    def _state(self, q: int, text: str) -> int:
+        key = (q, text)
+        sid = self._ids.get(key)
+        if sid is None:
+            sid = self._ids[key] = len(self._keys)
+            self._keys.append(key)
+            self._info.append(None)
+        return sid
+
+    def _ends(self, q: int, text: str) -> bool:
+        return bool(self.syntax.accepting[q]) and self.spec.accepts(text)
+
+    def _moves(self, q: int, text: str) -> list[tuple[int, int, str]]:
+        """(global class, syntax state, text) after each number byte the syntax allows."""
+        if len(text) >= self.spec.max_length:
+            return []
+        out = []
+        for cls, b, syntax_cls in self._bytes:
+            nxt = int(self.syntax.table[q, syntax_cls])
+            if nxt >= 0:
+                out.append((cls, nxt, text + chr(b)))
+        return out
+
+    def viable(self, q: int, text: str) -> bool:
+        """Whether some accepted text extends ``text`` (a depth-first search, remembered)."""
+        key = (q, text)
+        got = self._viable.get(key)
+        if got is None:
+            budget = [self.SEARCH_BUDGET]
+            got = self._search(q, text, budget)
+        return got
+
+    def _search(self, q: int, text: str, budget: list[int]) -> bool:
+        key = (q, text)
+        got = self._viable.get(key)
+        if got is not None:
+            return got
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False  # not remembered: a later search with a fresh budget may succeed
+        got = self._ends(q, text) or any(self._search(nq, nt, budget) for _, nq, nt in self._moves(q, text))
+        if got or budget[0] >= 0:
+            self._viable[key] = got
+        return got
+
+    def info(self, state: int) -> tuple[list[int], list[tuple[int, int]], bool]:
+        got = self._info[state]
+        if got is None:
+            q, text = self._keys[state]
+            row = [-1] * self.num_classes
+            for cls, nq, nt in self._moves(q, text):
+                if self.viable(nq, nt):
+                    row[cls] = self._state(nq, nt)
+            got = self._info[state] = (row, [], self._ends(q, text))
+        return got
+
+    @property
+    def num_states(self) -> int:
+        """States built so far."""
+        return len(self._keys)

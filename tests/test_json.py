@@ -738,6 +738,14 @@ EXCLUSIVE_AND_NEGATED = {
         [{"a": 1}, 3, None, [1]],
         ["s", "", {"a": "x"}],
     ),
+    # Lengths above 16 (strings then run as rules of their own) overlap too: a string of at
+    # most 20 characters satisfies both branches (it was accepted: the overlap check read the
+    # rule call as no string at all).
+    "one_of_overlapping_lengths": (
+        {"oneOf": [{"type": "string", "maxLength": 20}, {"type": "string", "maxLength": 30}]},
+        ["a" * 21, "é" * 30],
+        ["abc", "", "a" * 20, "a" * 31],
+    ),
     "one_of_overlapping_patterns": (
         {"oneOf": [{"type": "string", "pattern": "^a", "maxLength": 5}, {"type": "string", "pattern": "b$", "maxLength": 5}]},
         ["ax", "xb", "a", "b"],
@@ -1160,12 +1168,52 @@ FLOAT_SEMANTICS = {
         [{"a": 0.2}, {"a": 0.10000000000000002}, {"b": -5e-7}, {"b": -0.5}, {"b": -5e-324}],
         [{"a": 0.1}, {"b": 0}, {"b": -0.0}],
     ),
-    "decimal_multiple_integers_only": (
-        {"type": "object", "properties": {"m": {"type": "number", "multipleOf": 0.01, "minimum": -3, "maximum": 50}}},
-        [{"m": 20}, {"m": -3}, {}],
-        [{"m": 19.99}, {"m": 51}],
+    # Each value is checked as the jsonschema package divides (MaskBench o17460's 10.99 and
+    # o46322's 7.5 and 38.1 are valid there; 19.99 and 0.07 are not).
+    "decimal_multiple_as_floats": (
+        {"type": "object", "properties": {"m": {"type": "number", "multipleOf": 0.01, "minimum": -3, "maximum": 50},
+                                          "q": {"type": "number", "multipleOf": 0.3}}},
+        [{"m": 20}, {"m": -3}, {}, {"m": 10.99}, {"m": 7.5}, {"m": 38.1}, {"m": 20.0}, {"q": 0.9}, {"q": 3}, {"q": 0}],
+        [{"m": 19.99}, {"m": 51}, {"m": 0.07}, {"q": 2.7}, {"q": 0.1}],
     ),
 }
+
+
+_CHECKED: dict[str, constrain.CompiledConstraint] = {}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(multiple=st.sampled_from([0.01, 0.1, 0.05, 0.25, 0.3, 1.5, 0.001, 0.07]),
+       bounds=st.sampled_from([(None, None), (0, None), (-3, 50), (0.5, 0.75), (-1000, -999)]),
+       whole=st.integers(-1200, 1200), fraction=st.integers(0, 999), digits=st.integers(0, 3),
+       kind=st.sampled_from(["number", "integer"]))
+def test_fractional_multiple_of_is_exact_under_float_division(smollm2_vocab, multiple, bounds, whole, fraction, digits,
+                                                              kind):
+    """A fractional multipleOf (up to 3 decimal places) accepts a plain decimal (an integer, for
+    integers) exactly when the jsonschema package validates it, within the bounds: -280 is no
+    multiple of 0.07 there (-280 / 0.07 is not whole). Walks validate too (see FLOAT_SEMANTICS)."""
+    lo, hi = bounds
+    schema = {"type": kind, "multipleOf": multiple,
+              **({} if lo is None else {"minimum": lo}), **({} if hi is None else {"maximum": hi})}
+    key = json.dumps(schema)
+    if key not in _CHECKED:
+        try:
+            _CHECKED[key] = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}},
+                                              smollm2_vocab, cache=False)
+        except constrain.InvalidSchemaError:
+            _CHECKED[key] = None  # no value at all: checked below
+    text = str(whole) if not digits else f"{whole}.{fraction % 10**digits:0{digits}d}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    places = len(repr(multiple).split(".")[1]) if "." in repr(multiple) else 0
+    valid = validator_for(schema).is_valid(json.loads(text))
+    if _CHECKED[key] is None:
+        assert not valid, text
+        return
+    if digits <= (places if kind == "number" else 0):  # within the generated texts: exact
+        assert accepts_text(_CHECKED[key], text) == valid, (schema, text)
+    else:  # more fraction digits than the multiple: never generated, and sound
+        assert not accepts_text(_CHECKED[key], text) or valid, (schema, text)
 
 
 @pytest.mark.parametrize("name", sorted(FLOAT_SEMANTICS))

@@ -32,7 +32,7 @@ from ..errors import (
     UnsupportedRegexError,
     UnsupportedSchemaError,
 )
-from ..grammar import AnyOrderObject, CountedString, Grammar
+from ..grammar import NUMBER_BYTES, AnyOrderObject, CheckedNumber, CountedString, Grammar
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
@@ -134,6 +134,10 @@ class JsonOptions:
     any_order_max: int = 240
 
 
+#: String automata above this many states become rules of their own (see ``_string``).
+_INLINE_STRING_STATES = 24
+
+
 def _ptr(base: str, *parts: Any) -> str:
     out = base
     for p in parts:
@@ -164,7 +168,7 @@ class SchemaCompiler:
         self._rules: list[Node | None] = [None]
         self._names: list[str] = ["root"]
         self._rule_of: dict[tuple[Any, ...], int] = {}
-        self._lazy_rules: dict[int, AnyOrderObject | CountedString] = {}
+        self._lazy_rules: dict[int, AnyOrderObject | CountedString | CheckedNumber] = {}
         self._expanding: set[tuple[int, str] | None] = set()  # schemas being expanded since the last "{" or "["
         self._chain: list[str] = []  # their pointers
         self._any_value: int | None = None
@@ -1198,19 +1202,27 @@ class SchemaCompiler:
         cap = self.options.max_repeat
         if any(x.get("minLength", 0) > cap or (x.get("maxLength") or 0) > cap for x in (a, b)):
             return False
+        def decoded(x: dict) -> ByteDFA:
+            """The strings ``x`` allows, as decoded text (what a validator reads)."""
+            lo, hi = x.get("minLength", 0), x.get("maxLength")
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (lo, hi or 0)):
+                raise MalformedSchemaError(f"minLength/maxLength must be non-negative integers at {ptr or '/'}")
+            length = compile_regex("[^]{%d,%s}" % (lo, "" if hi is None else hi))
+            content = self._string_content(x, ptr)
+            return length if content is None else intersection(content, length)
+
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                da = _dfa_of(self._string(a, ptr))
-                db = _dfa_of(self._string(b, ptr))
+                da, db = decoded(a), decoded(b)
         except (UnsupportedSchemaError, InvalidSchemaError):
             return False
         return is_empty(intersection(da, db))
 
     # -- scalars -----------------------------------------------------------------------------
     def _number(self, schema: dict, ptr: str, integer: bool) -> Node:
-        node = self._number_node(schema, ptr, integer)
         negated = schema.get("$not_numbers")
+        node = self._number_node(schema, ptr, integer, checked=not negated)
         if not negated:
             return node
         # Subtract, within plain decimal texts (no exponent), every text whose value satisfies a
@@ -1307,7 +1319,9 @@ class SchemaCompiler:
             dfa = intersection(dfa, _exactly_one(sets, sets))
         return dfa
 
-    def _number_node(self, schema: dict, ptr: str, integer: bool) -> Node:
+    def _number_node(self, schema: dict, ptr: str, integer: bool, checked: bool = False) -> Node:
+        """The number texts ``schema`` allows. ``checked``: a fractional ``multipleOf`` may be a
+        :class:`~constrain.grammar.CheckedNumber` rule (a call, not an automaton)."""
         from . import numeric
 
         lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
@@ -1325,6 +1339,13 @@ class SchemaCompiler:
                 if ilo is not None and ihi is not None and ilo > ihi:
                     raise InvalidSchemaError(f"no integer lies within the bounds at {ptr or '/'}")
                 text = numeric.integer_range_regex(ilo, ihi)
+                if isinstance(multiple, float):
+                    # A fractional multiple of integers: validators divide in floats, where
+                    # -280 / 0.07 is not whole though 7 divides 280. Checked value by value.
+                    if checked:
+                        return self._checked_number(compile_regex(text), multiple, ptr)
+                    self.unsupported("multipleOf", ptr, f"fractional multipleOf {multiple} of integers beside not")
+                    multiple = None  # lenient: dropped
                 if multiple is not None and multiple != 1:
                     # The remainder automaton (one state per remainder) intersected with the range.
                     dfa = numeric.multiple_of_range_dfa(multiple, ilo, ihi)
@@ -1353,16 +1374,41 @@ class SchemaCompiler:
                 hi, hi_excl = _next_float_decimal(hi, up=False), False
             bounded: Node = Embed(_number_range_dfa(lo, hi))
             if multiple is not None:
+                places = _decimal_places(multiple)
+                if checked and places is not None and places <= _CHECKED_PLACES:
+                    # Exact, as the jsonschema package divides: plain decimals of at most as
+                    # many fraction digits as the multiple, or one digit before the point and an
+                    # exponent (as json.dumps writes large floats), checked value by value.
+                    plain = compile_regex(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,%d})?|-?[1-9](?:\.[0-9]+)?[eE][+-]?[1-9][0-9]*"
+                                          % places)
+                    return self._checked_number(intersection(_dfa_of(bounded), plain), multiple, ptr)
                 if not _integers_divide_exactly(multiple):
                     self.unsupported("multipleOf", ptr, f"non-integer multipleOf {multiple} (only integer values of "
                                      "10^-k for some k are generated; validators divide in floats)")
                     return bounded
-                integers = _dfa_of(parse(r"-?(?:0|[1-9][0-9]*)"))
+                # Integers, also written with a zero fraction ("1000.0": the same float).
+                integers = _dfa_of(parse(r"-?(?:0|[1-9][0-9]*)(?:\.0+)?"))
                 return Embed(intersection(_dfa_of(bounded), integers))
             return bounded
         except numeric.NumericRangeError as exc:
             self.unsupported("minimum/maximum", ptr, str(exc))
             return strings.ANY_INTEGER if integer else strings.ANY_NUMBER
+
+    def _checked_number(self, syntax: ByteDFA, multiple: float, ptr: str) -> Node:
+        """A rule for the texts of ``syntax`` whose value is a multiple of ``multiple`` under the
+        float division the jsonschema package does (shared by equal schemas)."""
+        key = ("checked number", syntax.table.tobytes(), syntax.accepting.tobytes(), syntax.byte_class.tobytes(),
+               float(multiple))
+        rule = self._rule_of.get(key)
+        if rule is None:
+            spec = CheckedNumber(syntax, functools.partial(_float_multiple_of, float(multiple)))
+            if not spec.satisfiable():
+                raise InvalidSchemaError(f"no number within the bounds at {ptr or '/'} is a multiple of {multiple}")
+            rule = self._new_rule(f"multiple of {multiple} at {ptr or '/'}")
+            self._rule_of[key] = rule
+            self._rules[rule] = Repeat(Alt(tuple(literal(chr(b)) for b in NUMBER_BYTES)), 1, None)
+            self._lazy_rules[rule] = spec
+        return Call(rule)
 
     def _string(self, schema: dict, ptr: str) -> Node:
         min_len = schema.get("minLength", 0)
@@ -1390,9 +1436,10 @@ class SchemaCompiler:
         if max_len is not None and max_len > cap:
             max_len = cap  # sound: longer strings are valid but not generated
         if content is None:
-            if max_len is not None and max_len > 16:
-                # Long bounded strings become one shared rule per (min, max): a schema with many
-                # maxLength-4096 fields then holds one automaton of it, called from each field.
+            if max_len is not None and max_len > 2:
+                # Bounded strings become one shared rule per (min, max), its automaton written
+                # down directly (and remembered across schemas): a schema with many maxLength-255
+                # fields holds one automaton of it, and the rules that call it stay small.
                 key = ("string", min_len, max_len)
                 rule = self._rule_of.get(key)
                 if rule is None:
@@ -1406,7 +1453,19 @@ class SchemaCompiler:
             content = intersection(content, length)
         if is_empty(content):
             raise InvalidSchemaError(f"no string satisfies pattern/format/length together at {ptr or '/'}")
-        return Embed(strings.escaped_dfa(content))
+        dfa = strings.escaped(content)
+        if dfa.num_states <= _INLINE_STRING_STATES:
+            return Embed(dfa)
+        # A large string automaton (a format, a long pattern) is a rule of its own: the grammar
+        # uses its DFA as it is, instead of determinizing it again inside every object rule
+        # that holds it, and fields of the same format share it.
+        key = ("string automaton", id(dfa))  # the rule's Embed keeps dfa alive: ids stay unique
+        rule = self._rule_of.get(key)
+        if rule is None:
+            rule = self._new_rule(f"string at {ptr or '/'}")
+            self._rule_of[key] = rule
+            self._rules[rule] = Embed(dfa)
+        return Call(rule)
 
     def _string_content(self, schema: dict, ptr: str) -> ByteDFA | None:
         """DFA of the decoded string content allowed by ``pattern``, ``format`` and negated
@@ -2398,6 +2457,31 @@ def _number_range_dfa(lo: Any, hi: Any) -> ByteDFA:
     from . import numeric
 
     return compile_regex(numeric.number_range_regex(lo, hi))
+
+
+#: A fractional multipleOf with at most this many decimal places is checked value by value.
+_CHECKED_PLACES = 3
+
+
+def _decimal_places(x: float) -> int | None:
+    """Decimal places of ``x`` as written (``0.25`` -> 2, ``1e-05`` -> 5); None if not finite."""
+    try:
+        exponent = Decimal(repr(float(x))).as_tuple().exponent
+    except (ValueError, OverflowError):
+        return None
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _float_multiple_of(multiple: float, text: str) -> bool:
+    """Whether the number ``text`` passes ``multipleOf`` as the jsonschema package checks it."""
+    value = json.loads(text)
+    if not math.isfinite(value):
+        return False  # "1e400" reads as infinity, which the check cannot divide
+    quotient = value / multiple
+    try:
+        return int(quotient) == quotient
+    except OverflowError:
+        return (Fraction(value) / Fraction(multiple)).denominator == 1
 
 
 def _integers_divide_exactly(multiple: float) -> bool:

@@ -15,6 +15,7 @@ the decoded text) while the output holds escapes. Two constructions cover it:
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -97,6 +98,31 @@ def string_of_length(min_length: int, max_length: int | None) -> Node:
 
 
 _SHORT_ESCAPES = {0x22: b'"', 0x5C: b"\\", 0x2F: b"/", 0x08: b"b", 0x0C: b"f", 0x0A: b"n", 0x0D: b"r", 0x09: b"t"}
+
+
+def escaped(content: ByteDFA) -> ByteDFA:
+    """:func:`escaped_dfa`, remembered per content automaton across schemas (formats and common
+    patterns recur); the result is read-only."""
+    key = (content.start, content.table.shape, content.table.tobytes(), content.accepting.tobytes(),
+           content.byte_class.tobytes())
+    dfa = _ESCAPED.get(key)
+    if dfa is None:
+        dfa = escaped_dfa(content)
+        _freeze(dfa)
+        if len(_ESCAPED) >= _ESCAPED_MAX:
+            del _ESCAPED[next(iter(_ESCAPED))]  # the oldest
+        _ESCAPED[key] = dfa
+    return dfa
+
+
+_ESCAPED: dict[tuple[Any, ...], ByteDFA] = {}
+_ESCAPED_MAX = 512
+
+
+def _freeze(dfa: ByteDFA) -> ByteDFA:
+    for array in (dfa.byte_class, dfa.table, dfa.accepting):
+        array.flags.writeable = False  # shared by every later caller
+    return dfa
 
 
 def escaped_dfa(content: ByteDFA) -> ByteDFA:
@@ -381,6 +407,7 @@ def char_dfa() -> ByteDFA:
     return _CHAR_DFA
 
 
+@functools.lru_cache(maxsize=64)
 def counted_string_dfa(min_length: int, max_length: int) -> ByteDFA:
     """DFA of ``"`` + ``min_length..max_length`` JSON string characters + ``"``, built directly.
 
@@ -432,4 +459,4 @@ def counted_string_dfa(min_length: int, max_length: int) -> ByteDFA:
     dead = np.zeros(n, dtype=bool)
     dead[last[np.arange(k) != pos[unit.start]]] = True
     table[np.isin(table, np.flatnonzero(dead))] = -1
-    return ByteDFA(byte_class=byte_class.astype(np.int32), table=table.astype(np.int32), accepting=accepting, start=0)
+    return _freeze(ByteDFA(byte_class=byte_class.astype(np.int32), table=table.astype(np.int32), accepting=accepting, start=0))

@@ -272,9 +272,23 @@ def rule_size_estimate(node: Node, limit: int = 1 << 40) -> int:
 def rule_dfa(node: Node, producible: np.ndarray | None, dfa_kwargs: dict[str, Any]) -> ByteDFA:
     """The minimal DFA of one grammar rule, restricted to ``producible`` bytes (None: all)."""
     if isinstance(node, Embed):
-        dfa = node.dfa
-    else:
-        dfa = determinize(build_nfa(node), **dfa_kwargs)
+        if producible is None:
+            return node.dfa
+        # Ready-made automata recur across schemas (formats, long strings): their restriction
+        # is remembered, with the automaton itself pinned so that its id stays its own.
+        key = (id(node.dfa), producible.tobytes())
+        got = _RESTRICTED.get(key)
+        if got is None or got[0] is not node.dfa:
+            restricted = restrict_bytes(node.dfa, producible)
+            if len(_RESTRICTED) >= _RESTRICTED_MAX:
+                del _RESTRICTED[next(iter(_RESTRICTED))]  # the oldest
+            got = _RESTRICTED[key] = (node.dfa, restricted)
+        return got[1]
+    dfa = determinize(build_nfa(node), **dfa_kwargs)
     if producible is not None:
         dfa = restrict_bytes(dfa, producible)
     return dfa
+
+
+_RESTRICTED: dict[tuple[int, bytes], tuple[ByteDFA, ByteDFA]] = {}
+_RESTRICTED_MAX = 512
