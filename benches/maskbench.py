@@ -134,7 +134,10 @@ def evaluate(engine: Any, tok: Any, record: dict, walks: int, max_tokens: int, w
                 out["valid_rejected"] += 1
                 out.setdefault("valid_rejected_examples", []).append(text[:300])
     if walks:
-        out.update(random_walks(engine, tok, handle, record, walks, max_tokens, walk_budget))
+        try:
+            out.update(random_walks(engine, tok, handle, record, walks, max_tokens, walk_budget))
+        except Exception as exc:  # noqa: BLE001 - a matcher that fails mid-walk is a result (a failure)
+            out["error"] = f"crash in a walk: {type(exc).__name__}: {exc}"[:300]
     return out
 
 

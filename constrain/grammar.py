@@ -59,7 +59,7 @@ from .regex.parser import Node
 UNKNOWN = -2
 DEFAULT_MAX_DEPTH = 128
 DEFAULT_MAX_CONFIGS = 200_000
-DEFAULT_MAX_STACKS = 256
+DEFAULT_MAX_STACKS = 1024
 #: Rules estimated at more than (DFA state budget / this) NFA states are determinized up front.
 EAGER_SIZE_DIVISOR = 4
 

@@ -91,7 +91,7 @@ INTERNAL_LISTS = frozenset(
 #: if/then/else triples one schema may hold (after allOf merging): 2**n variants.
 _MAX_CONDITIONALS = 3
 #: Values an if/then/else chain on one property may test: one object variant each, all alive
-#: in the parse until the property is read (the grammar's ambiguity budget is 256 parses).
+#: in the parse until the property is read (the grammar's ambiguity budget is 1,024 parses).
 _MAX_DISCRIMINATED_VALUES = 6
 
 _STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "$patterns", "format"})
@@ -124,7 +124,7 @@ class JsonOptions:
         any_order_max: see ``property_order``. The sets of properties seen (``2**n`` of them)
             are built lazily, as parses reach them; the bound keeps the number of members a
             parse weighs at once (one per candidate key) within the grammar's stack budget
-            (256 parses alive at once).
+            (1,024 parses alive at once).
     """
 
     whitespace: str = "default"
