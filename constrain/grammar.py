@@ -406,8 +406,8 @@ def _callees(node: Node) -> set[int]:
 
 
 class _Lazy:
-    """One table of an :class:`_AnyOrderRule` or :class:`_CountedStringRule` (rows, calls or
-    accepting), indexed by state."""
+    """One table (rows, calls or accepting) of a rule the automaton runs itself
+    (:class:`_AnyOrderRule`, :class:`_CountedStringRule`, :class:`_CheckedNumberRule`), indexed by state."""
 
     __slots__ = ("_rule", "_part")
 
