@@ -20,6 +20,7 @@ median per-token mask cost, and how many tokens jump-forward would insert withou
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     vocab = constrain.Vocabulary.from_transformers(tokenizer, vocab_size=model.config.vocab_size)
     print(f"model loaded in {time.perf_counter() - t0:.1f} s; torch threads {torch.get_num_threads()}", flush=True)
     constrain.compile({"type": "json_object"}, vocab)  # builds the vocabulary's token trie once (shared)
+    gc.freeze()  # as the CLI does after loading: collections no longer walk the model's objects
 
     rows = []
     for name, response_format, prompt in cases():

@@ -61,6 +61,7 @@ returning ``.logits`` (``[1, L, V]``) and ``.past_key_values`` works;
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import threading
 import time
@@ -134,6 +135,7 @@ def _load(model: Any, tokenizer: Any, model_path: str | None) -> tuple[Any, Any]
 
             with _quiet_transformers():
                 _MODELS[model_path] = load_model(model_path)
+            gc.freeze()  # the model lives as long as the process: out of the collector's walks (see cli)
         loaded_model, loaded_tokenizer = _MODELS[model_path]
     return loaded_model, tokenizer if tokenizer is not None else loaded_tokenizer
 
