@@ -64,6 +64,15 @@ def draw_instances(schema: Any, count: int, seed: int) -> list[Any]:
     return values[:count]
 
 
+def _where(compiled: constrain.CompiledConstraint, text: str) -> str:
+    """Where the matcher first refuses ``text`` (fed character by character), with context."""
+    m = compiled.matcher()
+    for i, ch in enumerate(text):
+        if not m.accept_string(ch):
+            return f"char {i} ...{text[max(0, i - 60):i]!r} | {text[i:i + 20]!r}"
+    return "the end (EOS not allowed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=DEFAULT_DATA)
@@ -71,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per schema")
+    parser.add_argument("--property-order", choices=["schema", "any"], default="schema",
+                        help="compile with this property_order; with 'any' the instances keep the generator's key order")
+    parser.add_argument("--ids", help="comma-separated schema ids: only these (from the whole dataset)")
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGALRM, _alarm)
@@ -80,12 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     vocab = constrain.Vocabulary.from_transformers(load_tokenizer())
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     rng = random.Random(args.seed)
-    for record in load(args.data, args.per_category, args.seed):
+    wanted = set(args.ids.split(",")) if args.ids else None
+    records = load(args.data, 0 if wanted else args.per_category, args.seed)
+    for record in (r for r in records if wanted is None or r["id"] in wanted):
         c = counts[record["category"]]
         c["schemas"] += 1
         signal.setitimer(signal.ITIMER_REAL, args.timeout)
         try:
-            compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": record["schema"]}}, vocab, cache=False)
+            compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": record["schema"]}}, vocab,
+                                         cache=False, property_order=args.property_order)
             c["compiled"] += 1
             values = draw_instances(record["schema"], args.instances, rng.randrange(2**31))
             validator = validator_for(record["schema"])
@@ -93,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
             if values:
                 c["with_instances"] += 1
             for value in values:
-                ordered = order_like_schema(value, record["schema"])
+                ordered = order_like_schema(value, record["schema"]) if args.property_order == "schema" else value
                 for text in (json.dumps(ordered), json.dumps(ordered, separators=(",", ":"))):
                     c["texts"] += 1
                     if not accepts_text(compiled, text):
                         c["rejected"] += 1
-                        print(f"REJECTED {record['category']}/{record['id']}: {text[:300]}")
+                        print(f"REJECTED {record['category']}/{record['id']} at {_where(compiled, text)}: {text[:300]}")
         except (constrain.ConstraintError, RecursionError, _Timeout):
             pass
         finally:
