@@ -20,6 +20,7 @@ median per-token mask cost, and how many tokens jump-forward would insert withou
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import json
 import os
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model loaded in {time.perf_counter() - t0:.1f} s; torch threads {torch.get_num_threads()}", flush=True)
     constrain.compile({"type": "json_object"}, vocab)  # builds the vocabulary's token trie once (shared)
     gc.freeze()  # as the CLI does after loading: collections no longer walk the model's objects
+    atexit.register(gc.unfreeze)
 
     rows = []
     for name, response_format, prompt in cases():

@@ -60,6 +60,7 @@ returning ``.logits`` (``[1, L, V]``) and ``.past_key_values`` works;
 
 from __future__ import annotations
 
+import atexit
 import copy
 import gc
 import os
@@ -136,6 +137,7 @@ def _load(model: Any, tokenizer: Any, model_path: str | None) -> tuple[Any, Any]
             with _quiet_transformers():
                 _MODELS[model_path] = load_model(model_path)
             gc.freeze()  # the model lives as long as the process: out of the collector's walks (see cli)
+            atexit.register(gc.unfreeze)
         loaded_model, loaded_tokenizer = _MODELS[model_path]
     return loaded_model, tokenizer if tokenizer is not None else loaded_tokenizer
 

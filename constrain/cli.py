@@ -20,6 +20,7 @@ status 2. Subcommands are argparse subparsers, so more (``bench``) can be added.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import contextlib
 import json
@@ -252,6 +253,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         # cyclic garbage collector (as serving engines do), so a collection triggered during
         # generation does not walk them (a full one took 80-260 ms with the model loaded).
         gc.freeze()
+        atexit.register(gc.unfreeze)  # at exit they are collected as usual (extensions check for leaks)
 
         from .generate import generate
 
