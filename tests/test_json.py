@@ -1057,6 +1057,13 @@ COMPLETENESS_FIXES = {
         [{"since": 2}, {"since": 2.0}, {"pair": [1, {"x": -3}]}, {"pair": [1.0, {"x": -3.0}]}],
         [{"since": 3}, {"since": 2.5}, {"pair": [1, {"x": 3}]}],
     ),
+    # Without "type", a schema whose objects are all invalid (a required property no value
+    # satisfies) still allows every other value (MaskBench o46142 was refused as unsatisfiable).
+    "typeless_with_unsatisfiable_objects": (
+        {"properties": {"a": {"oneOf": [{"type": "integer"}, {"type": "integer"}]}}, "required": ["a"]},
+        ["x", 1, None, [], True],
+        [{}, {"a": 1}],
+    ),
     # maxLength/minLength beyond max_repeat are counted by the grammar automaton instead of
     # being tightened (MaskBench o9773: a 2,000-character certificate under maxLength 32767).
     "long_string_lengths_counted": (

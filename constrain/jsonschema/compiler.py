@@ -920,19 +920,30 @@ class SchemaCompiler:
             bools = [b for b in ("true", "false") if not any(v is (b == "true") for v in banned)]
             if bools:
                 options.append(parse("|".join(bools)))
+        builders: list[Any] = []
         if "number" in types:
-            options.append(self._number(schema, ptr, integer=False))
+            builders.append(lambda: self._number(schema, ptr, integer=False))
         elif "integer" in types:
-            options.append(self._number(schema, ptr, integer=True))
+            builders.append(lambda: self._number(schema, ptr, integer=True))
         if "string" in types:
-            options.append(self._string(schema, ptr))
+            builders.append(lambda: self._string(schema, ptr))
         if "array" in types:
-            options.append(self._rule_call(schema, base, ptr, "array", self._array))
+            builders.append(lambda: self._rule_call(schema, base, ptr, "array", self._array))
         if "object" in types:
-            options.append(self._rule_call(schema, base, ptr, "object", self._object))
+            builders.append(lambda: self._rule_call(schema, base, ptr, "object", self._object))
+        # A type none of whose values satisfies the schema leaves the others: without "type",
+        # an unsatisfiable "required" (MaskBench o46142) still allows every non-object value.
+        first_error: InvalidSchemaError | None = None
+        for build in builders:
+            try:
+                options.append(build())
+            except MalformedSchemaError:
+                raise
+            except InvalidSchemaError as exc:
+                first_error = first_error or exc
         options = [o for o in options if o is not None]
         if not options:
-            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value")
+            raise first_error or InvalidSchemaError(f"the schema at {ptr or '/'} allows no value")
         return options[0] if len(options) == 1 else Alt(tuple(options))
 
     def _rule_call(self, schema: dict, base: str, ptr: str, kind: str, build: Any) -> Node:
