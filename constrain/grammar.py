@@ -418,11 +418,29 @@ class _Lazy:
         return self._rule.info(state)[self._part]
 
 
+class _NumberedStates:
+    """States of a rule the automaton runs itself, numbered by key in the order first reached;
+    ``_info[state]`` is filled when the state's row is first asked for."""
+
+    def _init_states(self) -> None:
+        self._keys: list[Any] = []
+        self._ids: dict[Any, int] = {}
+        self._info: list[tuple[list[int], list[tuple[int, int]], bool] | None] = []
+
+    def _number(self, key: Any) -> int:
+        sid = self._ids.get(key)
+        if sid is None:
+            sid = self._ids[key] = len(self._keys)
+            self._keys.append(key)
+            self._info.append(None)
+        return sid
+
+
 # Phases of an any-order object: before "{", after "{", after a member, after a comma, after "}".
 _START, _OPENED, _AFTER_MEMBER, _AFTER_COMMA, _CLOSED = range(5)
 
 
-class _AnyOrderRule:
+class _AnyOrderRule(_NumberedStates):
     """The states of an :class:`AnyOrderObject` rule, built when first reached.
 
     A state is (the set of declared members written, phase). Members and the additional member
@@ -444,20 +462,12 @@ class _AnyOrderRule:
         self.open, self.comma, self.close = class_of(0x7B), class_of(0x2C), class_of(0x7D)
         ws = (0x09, 0x0A, 0x0D, 0x20) if spec.whitespace else ()
         self.blank = sorted({c for c in (class_of(b) for b in ws) if c is not None})
-        self._keys: list[tuple[int, int]] = []
-        self._ids: dict[tuple[int, int], int] = {}
-        self._info: list[tuple[list[int], list[tuple[int, int]], bool] | None] = []
+        self._init_states()
         self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
         self._state(0, _START)
 
     def _state(self, seen: int, phase: int) -> int:
-        key = (0 if phase == _CLOSED else seen, phase)
-        sid = self._ids.get(key)
-        if sid is None:
-            sid = self._ids[key] = len(self._keys)
-            self._keys.append(key)
-            self._info.append(None)
-        return sid
+        return self._number((0 if phase == _CLOSED else seen, phase))
 
     def _may_end(self, seen: int) -> bool:
         return self.required_mask & ~seen == 0 and bin(seen).count("1") >= self.spec.count_min
@@ -576,7 +586,7 @@ class _CountedStringRule:
         return len(self._info)
 
 
-class _CheckedNumberRule:
+class _CheckedNumberRule(_NumberedStates):
     """The states of a :class:`CheckedNumber` rule: (syntax state, text so far), made when reached."""
 
     #: Most texts a viability search may try from one state before giving the state up (a
@@ -593,21 +603,10 @@ class _CheckedNumberRule:
         # one of them apart, so each is alone in its global class.
         self._bytes = [(int(byte_class[b]), b, int(self.syntax.byte_class[b])) for b in NUMBER_BYTES
                        if producible is None or producible[b]]
-        self._keys: list[tuple[int, str]] = []
-        self._ids: dict[tuple[int, str], int] = {}
-        self._info: list[tuple[list[int], list[tuple[int, int]], bool] | None] = []
+        self._init_states()
         self._viable: dict[tuple[int, str], bool] = {}
-        self._state(int(self.syntax.start), "")
+        self._number((int(self.syntax.start), ""))
         self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
-
-    def _state(self, q: int, text: str) -> int:
-        key = (q, text)
-        sid = self._ids.get(key)
-        if sid is None:
-            sid = self._ids[key] = len(self._keys)
-            self._keys.append(key)
-            self._info.append(None)
-        return sid
 
     def _ends(self, q: int, text: str) -> bool:
         return bool(self.syntax.accepting[q]) and self.spec.accepts(text)
@@ -652,7 +651,7 @@ class _CheckedNumberRule:
             row = [-1] * self.num_classes
             for cls, nq, nt in self._moves(q, text):
                 if self.viable(nq, nt):
-                    row[cls] = self._state(nq, nt)
+                    row[cls] = self._number((nq, nt))
             got = self._info[state] = (row, [], self._ends(q, text))
         return got
 
