@@ -146,6 +146,10 @@ class CheckedNumber:
 NUMBER_BYTES = b"eE+-.0123456789"
 
 
+#: What a rule the grammar automaton runs itself is specified by.
+LazyRule = AnyOrderObject | CountedString | CheckedNumber
+
+
 @dataclass(frozen=True)
 class Grammar:
     """Rules as trees; rule 0 is the start rule. ``names`` are for messages only.
@@ -155,7 +159,7 @@ class Grammar:
 
     rules: tuple[Node, ...]
     names: tuple[str, ...]
-    lazy_rules: tuple[tuple[int, AnyOrderObject | CountedString | CheckedNumber], ...] = ()
+    lazy_rules: tuple[tuple[int, LazyRule], ...] = ()
 
 
 class GrammarAutomaton:
@@ -568,13 +572,11 @@ class _CountedStringRule:
             elif state >= 2:
                 level, pos = divmod(state - 2, self.k)
                 done = level + 1 if hi is not None else min(level + 1, lo)
-                for c, move in enumerate(self._moves[pos]):
-                    if move is None:
-                        continue
-                    nxt, finished = move
-                    if hi is not None and level >= hi:
-                        continue  # no room for another character
-                    row[c] = self._inside(done, 0) if finished else self._inside(level, nxt)
+                if hi is None or level < hi:  # else no room for another character
+                    for c, move in enumerate(self._moves[pos]):
+                        if move is not None:
+                            nxt, finished = move
+                            row[c] = self._inside(done, 0) if finished else self._inside(level, nxt)
                 if pos == 0 and level >= lo and self.quote is not None:
                     row[self.quote] = 1  # a raw quote never starts a character
             got = self._info[state] = (row, [], state == 1)
@@ -624,12 +626,7 @@ class _CheckedNumberRule(_NumberedStates):
 
     def viable(self, q: int, text: str) -> bool:
         """Whether some accepted text extends ``text`` (a depth-first search, remembered)."""
-        key = (q, text)
-        got = self._viable.get(key)
-        if got is None:
-            budget = [self.SEARCH_BUDGET]
-            got = self._search(q, text, budget)
-        return got
+        return self._search(q, text, [self.SEARCH_BUDGET])
 
     def _search(self, q: int, text: str, budget: list[int]) -> bool:
         key = (q, text)

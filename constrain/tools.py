@@ -73,7 +73,7 @@ from .errors import (
     InvalidRequestError,
     InvalidResponseFormatError,
 )
-from .grammar import DEFAULT_MAX_DEPTH, AnyOrderObject, CountedString, Grammar, GrammarAutomaton
+from .grammar import DEFAULT_MAX_DEPTH, Grammar, GrammarAutomaton, LazyRule
 from .jsonschema.compiler import JsonOptions, SchemaCompiler
 from .jsonschema.strings import literal, value_literal, whitespace
 from .regex import compile_regex, regex_to_dfa
@@ -352,7 +352,7 @@ class _Builder:
     def __init__(self) -> None:
         self.rules: list[Node | None] = [None]
         self.names: list[str] = ["output"]
-        self.lazy_rules: list[tuple[int, AnyOrderObject | CountedString]] = []
+        self.lazy_rules: list[tuple[int, LazyRule]] = []
 
     def add_rule(self, name: str, node: Node) -> int:
         self.rules.append(node)

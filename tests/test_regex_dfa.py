@@ -424,3 +424,30 @@ def test_char_class_dfa_rejects_non_utf8():
             assert not dfa.fullmatch(bad), (pattern, bad)
         for good in ["\x7f", "\x80", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff", "\U00010000", "\U0010ffff"]:
             assert dfa.fullmatch(good.encode()), (pattern, good)
+
+
+def test_dfa_memo_is_bounded_and_shares_read_only_automata():
+    """Remembered automata are frozen (callers share them) and the memo keeps its table budget,
+    dropping the oldest first; one over a quarter of the budget is returned but not kept."""
+    from constrain.regex.automaton import DfaMemo, is_shared
+
+    small = [compile_regex_fresh(p) for p in ("ab", "cd", "ef", "gh", "ij")]
+    size = int(small[0].table.size)
+    assert all(int(d.table.size) == size for d in small)
+    memo = DfaMemo(max_entries=4 * size)
+    for i, d in enumerate(small[:4]):
+        assert memo.put(i, d, d) is d and is_shared(d)
+    assert all(memo.get(i) is small[i] for i in range(4))
+    large = compile_regex_fresh("[a-z]{1,40}")
+    assert int(large.table.size) > size
+    assert memo.put("large", large, large) is large and is_shared(large)
+    assert memo.get("large") is None  # over a quarter of the budget: returned, not kept
+    memo.put(4, small[4], small[4])
+    assert memo.get(0) is None and all(memo.get(i) is small[i] for i in range(1, 5))  # the oldest went first
+
+
+def compile_regex_fresh(pattern):
+    from constrain.regex import _compile_regex
+    from constrain.regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES
+
+    return _compile_regex(pattern, False, False, False, DEFAULT_MAX_NFA_STATES, DEFAULT_MAX_DFA_STATES)

@@ -32,7 +32,7 @@ from ..errors import (
     UnsupportedRegexError,
     UnsupportedSchemaError,
 )
-from ..grammar import NUMBER_BYTES, AnyOrderObject, CheckedNumber, CountedString, Grammar
+from ..grammar import NUMBER_BYTES, AnyOrderObject, CheckedNumber, CountedString, Grammar, LazyRule
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
@@ -168,7 +168,7 @@ class SchemaCompiler:
         self._rules: list[Node | None] = [None]
         self._names: list[str] = ["root"]
         self._rule_of: dict[tuple[Any, ...], int] = {}
-        self._lazy_rules: dict[int, AnyOrderObject | CountedString | CheckedNumber] = {}
+        self._lazy_rules: dict[int, LazyRule] = {}
         self._expanding: set[tuple[int, str] | None] = set()  # schemas being expanded since the last "{" or "["
         self._chain: list[str] = []  # their pointers
         self._any_value: int | None = None
@@ -1210,14 +1210,16 @@ class SchemaCompiler:
         exact = {"type", "pattern", "minLength", "maxLength"} | ANNOTATIONS
         if set(a) - exact or set(b) - exact:
             return False
+        try:
+            bounds = [self._string_lengths(x, ptr) for x in (a, b)]
+        except InvalidSchemaError:
+            return False  # the schemas' own compilation reports it
         cap = self.options.max_repeat
-        if any(x.get("minLength", 0) > cap or (x.get("maxLength") or 0) > cap for x in (a, b)):
+        if any(lo > cap or (hi or 0) > cap for lo, hi in bounds):
             return False
-        def decoded(x: dict) -> ByteDFA:
+
+        def decoded(x: dict, lo: int, hi: int | None) -> ByteDFA:
             """The strings ``x`` allows, as decoded text (what a validator reads)."""
-            lo, hi = x.get("minLength", 0), x.get("maxLength")
-            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (lo, hi or 0)):
-                raise MalformedSchemaError(f"minLength/maxLength must be non-negative integers at {ptr or '/'}")
             length = compile_regex("[^]{%d,%s}" % (lo, "" if hi is None else hi))
             content = self._string_content(x, ptr)
             return length if content is None else intersection(content, length)
@@ -1225,7 +1227,7 @@ class SchemaCompiler:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                da, db = decoded(a), decoded(b)
+                da, db = (decoded(x, lo, hi) for x, (lo, hi) in zip((a, b), bounds))
         except (UnsupportedSchemaError, InvalidSchemaError):
             return False
         return is_empty(intersection(da, db))
@@ -1421,7 +1423,9 @@ class SchemaCompiler:
             self._lazy_rules[rule] = spec
         return Call(rule)
 
-    def _string(self, schema: dict, ptr: str) -> Node:
+    @staticmethod
+    def _string_lengths(schema: dict, ptr: str) -> tuple[int, int | None]:
+        """``minLength``, ``maxLength`` (None: unbounded), checked."""
         min_len = schema.get("minLength", 0)
         max_len = schema.get("maxLength")
         for key, v in (("minLength", min_len), ("maxLength", max_len)):
@@ -1429,6 +1433,10 @@ class SchemaCompiler:
                 raise MalformedSchemaError(f"{key} must be a non-negative integer at {ptr or '/'}")
         if max_len is not None and min_len > max_len:
             raise InvalidSchemaError(f"minLength {min_len} is above maxLength {max_len} at {ptr or '/'}")
+        return min_len, max_len
+
+    def _string(self, schema: dict, ptr: str) -> Node:
+        min_len, max_len = self._string_lengths(schema, ptr)
         cap = self.options.max_repeat
         content = self._string_content(schema, ptr)
         if content is None and (min_len > cap or (max_len is not None and max_len > cap)):

@@ -22,7 +22,7 @@ import numpy as np
 from typing import Any
 
 from .. import deadline
-from ..regex.automaton import NFA, ByteDFA, byte_runs, determinize, deterministic_to_dfa
+from ..regex.automaton import NFA, ByteDFA, DfaMemo, byte_runs, determinize, deterministic_to_dfa, freeze
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, normalize_ranges, parse
 
 EMPTY = Concat(())
@@ -108,21 +108,11 @@ def escaped(content: ByteDFA) -> ByteDFA:
     dfa = _ESCAPED.get(key)
     if dfa is None:
         dfa = escaped_dfa(content)
-        _freeze(dfa)
-        if len(_ESCAPED) >= _ESCAPED_MAX:
-            del _ESCAPED[next(iter(_ESCAPED))]  # the oldest
-        _ESCAPED[key] = dfa
+        _ESCAPED.put(key, dfa, dfa)
     return dfa
 
 
-_ESCAPED: dict[tuple[Any, ...], ByteDFA] = {}
-_ESCAPED_MAX = 512
-
-
-def _freeze(dfa: ByteDFA) -> ByteDFA:
-    for array in (dfa.byte_class, dfa.table, dfa.accepting):
-        array.flags.writeable = False  # shared by every later caller
-    return dfa
+_ESCAPED = DfaMemo(max_entries=8_000_000)
 
 
 def escaped_dfa(content: ByteDFA) -> ByteDFA:
@@ -459,4 +449,4 @@ def counted_string_dfa(min_length: int, max_length: int) -> ByteDFA:
     dead = np.zeros(n, dtype=bool)
     dead[last[np.arange(k) != pos[unit.start]]] = True
     table[np.isin(table, np.flatnonzero(dead))] = -1
-    return _freeze(ByteDFA(byte_class=byte_class.astype(np.int32), table=table.astype(np.int32), accepting=accepting, start=0))
+    return freeze(ByteDFA(byte_class=byte_class.astype(np.int32), table=table.astype(np.int32), accepting=accepting, start=0))

@@ -12,6 +12,7 @@ from .automaton import (
     DEFAULT_MAX_NFA_STATES,
     NFA,
     ByteDFA,
+    DfaMemo,
     build_into,
     build_nfa,
     determinize,
@@ -62,18 +63,12 @@ def compile_regex(
     dfa = _COMPILED.get(key)
     if dfa is None:
         dfa = _compile_regex(pattern, search, portable, wide, max_nfa_states, max_dfa_states)
-        for array in (dfa.byte_class, dfa.table, dfa.accepting):
-            array.flags.writeable = False  # shared by every later caller
-        if len(_COMPILED) >= _COMPILED_MAX:
-            del _COMPILED[next(iter(_COMPILED))]  # the oldest
-        _COMPILED[key] = dfa
+        _COMPILED.put(key, dfa, dfa)
     return dfa
 
 
-#: Compiled regexes by pattern and options, shared across schemas in a process: formats,
-#: number ranges and common patterns recur from one schema to the next.
-_COMPILED: dict[tuple[str, bool, bool, bool, int, int], ByteDFA] = {}
-_COMPILED_MAX = 2048
+#: Compiled regexes by pattern and options, shared across schemas in a process (read-only).
+_COMPILED = DfaMemo(max_entries=8_000_000)
 
 
 def _compile_regex(pattern: str, search: bool, portable: bool, wide: bool, max_nfa_states: int,

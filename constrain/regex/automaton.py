@@ -16,6 +16,7 @@ of hanging or exhausting memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -550,6 +551,48 @@ def deterministic_to_dfa(nfa: NFA, refine: bool = True, max_states: int = DEFAUL
     accepting = np.zeros(len(rows), dtype=bool)
     accepting[nfa.accept] = True
     return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=nfa.start), refine=refine)
+
+
+def freeze(dfa: ByteDFA) -> ByteDFA:
+    """Make ``dfa``'s arrays read-only (it is shared by every later caller) and return it."""
+    for array in (dfa.byte_class, dfa.table, dfa.accepting):
+        array.flags.writeable = False
+    return dfa
+
+
+def is_shared(dfa: ByteDFA) -> bool:
+    """Whether ``dfa`` came from a :class:`DfaMemo` (its arrays are read-only)."""
+    return not dfa.table.flags.writeable
+
+
+class DfaMemo:
+    """Automata remembered by key across compilations (formats, number ranges and common
+    patterns recur from one schema to the next). Stored values are frozen; the oldest are
+    dropped once the remembered tables hold more than ``max_entries`` entries in all, and an
+    automaton larger than a quarter of that is not remembered at all."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._items: dict[Any, tuple[Any, int]] = {}
+        self._entries = 0
+
+    def get(self, key: Any) -> Any:
+        got = self._items.get(key)
+        return None if got is None else got[0]
+
+    def put(self, key: Any, value: Any, *dfas: ByteDFA) -> Any:
+        """Remember ``value`` (it holds the automata ``dfas``, which are frozen); return it."""
+        size = sum(int(d.table.size) for d in dfas)
+        for d in dfas:
+            freeze(d)
+        if size > self.max_entries // 4 or key in self._items:
+            return value
+        self._items[key] = (value, size)
+        self._entries += size
+        while self._entries > self.max_entries:
+            oldest = next(iter(self._items))
+            self._entries -= self._items.pop(oldest)[1]
+        return value
 
 
 def restrict_bytes(dfa: ByteDFA, allowed: np.ndarray) -> ByteDFA:

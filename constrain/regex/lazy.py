@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .automaton import ByteDFA, Call, Embed, build_nfa, determinize, restrict_bytes, utf8_sequences
+from .automaton import ByteDFA, Call, DfaMemo, Embed, build_nfa, determinize, is_shared, restrict_bytes, utf8_sequences
 from .parser import MAX_CODE_POINT, Alt, Anchor, Chars, Concat, Node, Repeat
 
 # -- nullability ------------------------------------------------------------------------------
@@ -274,15 +274,15 @@ def rule_dfa(node: Node, producible: np.ndarray | None, dfa_kwargs: dict[str, An
     if isinstance(node, Embed):
         if producible is None:
             return node.dfa
-        # Ready-made automata recur across schemas (formats, long strings): their restriction
-        # is remembered, with the automaton itself pinned so that its id stays its own.
+        if not is_shared(node.dfa):
+            return restrict_bytes(node.dfa, producible)
+        # A remembered automaton (a format, a long string) recurs across schemas: so does its
+        # restriction. The entry pins the automaton itself, so that its id stays its own.
         key = (id(node.dfa), producible.tobytes())
         got = _RESTRICTED.get(key)
         if got is None or got[0] is not node.dfa:
             restricted = restrict_bytes(node.dfa, producible)
-            if len(_RESTRICTED) >= _RESTRICTED_MAX:
-                del _RESTRICTED[next(iter(_RESTRICTED))]  # the oldest
-            got = _RESTRICTED[key] = (node.dfa, restricted)
+            got = _RESTRICTED.put(key, (node.dfa, restricted), node.dfa, restricted)
         return got[1]
     dfa = determinize(build_nfa(node), **dfa_kwargs)
     if producible is not None:
@@ -290,5 +290,4 @@ def rule_dfa(node: Node, producible: np.ndarray | None, dfa_kwargs: dict[str, An
     return dfa
 
 
-_RESTRICTED: dict[tuple[int, bytes], tuple[ByteDFA, ByteDFA]] = {}
-_RESTRICTED_MAX = 512
+_RESTRICTED = DfaMemo(max_entries=8_000_000)
