@@ -102,6 +102,9 @@ class CompiledConstraint:
         self._eos = frozenset(vocab.eos_token_ids)
         self._eos_ids = np.array(vocab.eos_token_ids, dtype=np.int64)
         self._token_bytes = vocab.token_bytes
+        # States whose masks are provably equal share one (counted strings far from their bounds).
+        self._mask_equivalent = getattr(automaton, "mask_equivalent", None)
+        self._horizon = vocab.trie.max_depth  # the longest token, in bytes
 
     def __repr__(self) -> str:
         return (
@@ -240,18 +243,34 @@ class CompiledConstraint:
         return row
 
     def _compute_row(self, position: int) -> np.ndarray:
-        if self._ws_rows is None or position < 0:
+        if position < 0:
             row = mask_to_bitmask_row(self._automaton_mask(position))
+        elif self._ws_rows is None:
+            row = self._state_row(position, self._mask_cache)
         else:
             # Under the whitespace guard the automaton's row is shared by every blank run; the
             # position's row is that row and the guard's row for the run.
             state, run = divmod(position, self._width)
             base = self._state_rows.get(state)
             if base is None:
-                base = mask_to_bitmask_row(self._automaton_mask(state))
+                base = self._state_row(state, self._state_rows)
                 self._store(self._state_rows, state, base)
             row = np.bitwise_and(base, self._ws_rows[run])
         self._store(self._mask_cache, position, row)
+        return row
+
+    def _state_row(self, state: int, cache: dict) -> np.ndarray:
+        """The automaton's row at ``state``: that of an equivalent state when one is cached in
+        ``cache`` (computed and cached under the equivalent state otherwise)."""
+        if self._mask_equivalent is None:
+            return mask_to_bitmask_row(self._automaton_mask(state))
+        same = self._mask_equivalent(state, self._horizon)
+        if same == state:
+            return mask_to_bitmask_row(self._automaton_mask(state))
+        row = cache.get(same)
+        if row is None:
+            row = mask_to_bitmask_row(self._automaton_mask(same))
+            self._store(cache, same, row)
         return row
 
     def _store(self, cache: dict, key: int, row: np.ndarray) -> None:

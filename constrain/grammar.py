@@ -44,6 +44,7 @@ configuration may hold at most ``max_stacks`` stacks; the number of configuratio
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
-from .regex.automaton import DEFAULT_MAX_DFA_STATES, ByteDFA, Call, Embed
+from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_WORK, ByteDFA, Call, Embed
 from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable, tree_children
 from .regex.parser import Node
 
@@ -212,19 +213,23 @@ class GrammarAutomaton:
         self._accepting: list[list[bool] | None] = [None] * num_rules
         self._starts: list[int] = [-1] * num_rules
         self._lazy_rules = dict(grammar.lazy_rules)
+        self._counted = {k: spec for k, spec in grammar.lazy_rules if isinstance(spec, CountedString)}
+        self._mask_keys: dict[tuple[int, int], int] = {}
         # Configurations.
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
         self._config_accepting: list[bool] = []
         self._expansions: list[list[tuple[Stack, int, list[int]]] | None] = []
         self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
-        self._build(0)
+        self._eager = eager
         # Budget errors stay compile-time errors where they can plausibly happen: a rule whose NFA
-        # would be large (estimated from its tree) is determinized now; only small ones wait.
+        # would be large (estimated from its tree) is determinized whole now; only small ones wait,
+        # and are then built state by state (:class:`_SubsetRule`).
         limit = self.eager_rule_size
-        for k in range(1, num_rules):
+        for k in range(num_rules):
             if eager or (not isinstance(trees[k], Embed) and info.size_estimate(trees[k], limit) > limit):
-                self._build(k)
+                self._build(k, whole=True)
+        self._build(0)
         self.start = self._intern(frozenset({((0, self._starts[0]),)}))
 
     # -- rules ------------------------------------------------------------------------------
@@ -238,13 +243,21 @@ class GrammarAutomaton:
         for k in range(len(self.rules)):
             self._build(k)
 
-    def _build(self, k: int) -> None:
+    def _build(self, k: int, whole: bool = False) -> None:
+        """Make rule ``k`` runnable: a rule the automaton runs itself, a DFA built state by state,
+        or (``whole``, or an embedded automaton) its whole minimal DFA."""
         if self.rules[k] is not None:
             return
         spec = self._lazy_rules.get(k)
+        tree = self.grammar.rules[k]
+        if spec is None and not whole and not isinstance(tree, Embed):
+            spec = tree
         if spec is not None:
-            table: _AnyOrderRule | _CountedStringRule | _CheckedNumberRule
-            if isinstance(spec, CountedString):
+            table: _AnyOrderRule | _CountedStringRule | _CheckedNumberRule | _SubsetRule
+            if not isinstance(spec, (AnyOrderObject, CountedString, CheckedNumber)):
+                table = _SubsetRule(spec, self.byte_class, self._producible,
+                                    self._dfa_kwargs.get("max_states", DEFAULT_MAX_DFA_STATES), DEFAULT_MAX_WORK)
+            elif isinstance(spec, CountedString):
                 table = _CountedStringRule(spec, self.byte_class, self._producible)
             elif isinstance(spec, CheckedNumber):
                 table = _CheckedNumberRule(spec, self.byte_class, self._producible)
@@ -256,7 +269,7 @@ class GrammarAutomaton:
             self._starts[k] = 0
             self.rules[k] = table  # type: ignore[assignment]
             return
-        dfa = rule_dfa(self.grammar.rules[k], self._producible, self._dfa_kwargs)
+        dfa = rule_dfa(tree, self._producible, self._dfa_kwargs)
         # Per state: the rules it can call there and where it resumes afterwards.
         per_state: list[list[tuple[int, int]]] = [[] for _ in range(dfa.num_states)]
         callable_rules = min(len(self.rules), dfa.byte_class.shape[0] - 256)
@@ -366,6 +379,38 @@ class GrammarAutomaton:
             self._table[cid, cls] = nxt
         return nxt
 
+    def mask_equivalent(self, cid: int, horizon: int) -> int:
+        """A configuration that reads exactly the same byte strings of up to ``horizon`` bytes
+        as ``cid`` (so, for a vocabulary whose tokens are at most that long, the same tokens):
+        ``cid`` itself, or one with its counted strings' counts moved to a canonical count.
+
+        Inside a string of ``maxLength: 1000`` each token moves the count on, so without this
+        every position would be a new configuration and a full vocabulary walk. But a count
+        further than ``horizon`` characters from the upper bound, and either past the lower
+        bound or further than ``horizon`` below it, allows the same next token as any other
+        such count: the masks of all of them are computed once.
+        """
+        if not self._counted:
+            return cid
+        key = (cid, horizon)
+        got = self._mask_keys.get(key)
+        if got is None:
+            changed = False
+            stacks = set()
+            for stack in self._configs[cid]:
+                rule, state = stack[-1]  # a counted string calls nothing: it is always on top
+                spec = self._counted.get(rule)
+                if spec is not None and state >= 2:
+                    width = self.rules[rule].k  # type: ignore[union-attr]
+                    level, pos = divmod(state - 2, width)
+                    canonical = _canonical_count(level, spec.min_length, spec.max_length, horizon)
+                    if canonical != level:
+                        stack = stack[:-1] + ((rule, 2 + canonical * width + pos),)
+                        changed = True
+                stacks.add(stack)
+            got = self._mask_keys[key] = self._intern(frozenset(stacks)) if changed else cid
+        return got
+
     # -- the ByteDFA-like interface ----------------------------------------------------------
     def is_accepting(self, state: int) -> bool:
         return self._config_accepting[state]
@@ -392,6 +437,18 @@ class GrammarAutomaton:
     def stacks(self, state: int) -> Sequence[Stack]:
         """The parse stacks of a configuration (for debugging and tests)."""
         return sorted(self._configs[state])
+
+
+def _canonical_count(level: int, low: int, high: int | None, horizon: int) -> int:
+    """The count standing for ``level`` characters written in a string of ``low..high``
+    characters, as seen by byte strings of at most ``horizon`` bytes (so at most ``horizon``
+    characters): only whether the string may close after each of them, and whether each fits,
+    matters. Counts far from both bounds in the same way share one canonical count."""
+    if low - level > horizon:  # may not close within the horizon; everything fits
+        return low - horizon - 1
+    if level >= low and (high is None or high - level > horizon):  # may close; everything fits
+        return low
+    return level
 
 
 def _callees(node: Node) -> set[int]:
@@ -656,3 +713,145 @@ class _CheckedNumberRule(_NumberedStates):
     def num_states(self) -> int:
         """States built so far."""
         return len(self._keys)
+
+
+class _SubsetRule(_NumberedStates):
+    """A rule's DFA, built state by state as parses reach it: each state is a set of the rule's
+    NFA states (the subset construction of :func:`~constrain.regex.automaton.determinize`, one
+    row at a time).
+
+    A rule such as "one of 120 object types" is entered by pushing all 120 callees at once; the
+    token walk then reads a byte or two into each. Determinizing each of them whole took 450 ms
+    for one mask (MaskBench o74372); built lazily, only the states a parse reaches are made.
+
+    The states are not minimized (a minimal DFA needs all of them). Trimming, which soundness
+    needs (no state from which the rule cannot end), is kept: a set holds only NFA states from
+    which the rule's end is reachable through bytes the vocabulary can spell, and an empty set
+    is no state. Bytes outside ``producible`` are never read. The rule's byte edges are read
+    through the grammar's global classes, which refine every edge's byte range.
+    """
+
+    def __init__(self, node: Node, byte_class: np.ndarray, producible: np.ndarray | None,
+                 max_states: int, max_work: int) -> None:
+        from .regex.automaton import ANCHOR_END, ANCHOR_START, build_nfa
+
+        nfa = build_nfa(node)
+        self.max_states, self.max_work, self._work = max_states, max_work, 0
+        self.num_classes = int(byte_class.max()) + 1
+        class_byte = np.unique(byte_class, return_index=True)[1].tolist()  # increasing (numbered by first byte)
+        usable_class = [producible is None or bool(producible[b]) for b in class_byte]
+        n = len(nfa.eps)
+        # Per NFA state: its byte moves as (global class, target), its calls as (rule, target).
+        # A class lies inside or outside each edge's range, so its first byte decides.
+        byte_moves: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        call_moves: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for q, edges in enumerate(nfa.edges):
+            for lo, hi, t in edges:
+                if lo >= 256:
+                    call_moves[q].append((lo - 256, t))
+                    continue
+                for c in range(bisect_left(class_byte, lo), bisect_right(class_byte, hi)):
+                    if usable_class[c]:
+                        byte_moves[q].append((c, t))
+        # States that reach the end through epsilon and '$' edges (accepting when in a set), and
+        # states that reach it at all (the others are trimmed from every set).
+        reverse: list[list[int]] = [[] for _ in range(n)]
+        for q in range(n):
+            for t in nfa.eps[q]:
+                reverse[t].append(q)
+            for kind, t in nfa.anchors[q]:
+                if kind == ANCHOR_END:
+                    reverse[t].append(q)
+        final = _reach_back(reverse, [nfa.accept])
+        for q in range(n):
+            for _, t in byte_moves[q]:
+                reverse[t].append(q)
+            for _, t in call_moves[q]:
+                reverse[t].append(q)
+        live = _reach_back(reverse, list(final))
+        # A set needs only the states that read a symbol or accept (as in determinize()).
+        self._kept = [q in live and (bool(byte_moves[q]) or bool(call_moves[q]) or q in final) for q in range(n)]
+        self._final = final
+        self._eps = nfa.eps
+        self._byte_moves, self._call_moves = byte_moves, call_moves
+        self._state_closure: dict[int, frozenset[int]] = {}
+        self._init_states()
+        # The start set may cross '^' edges (from the very start only).
+        seen = {nfa.start}
+        todo = [nfa.start]
+        while todo:
+            q = todo.pop()
+            for t in list(nfa.eps[q]) + [t for kind, t in nfa.anchors[q] if kind == ANCHOR_START]:
+                if t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        self._number(frozenset(q for q in seen if self._kept[q]))
+        self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
+
+    def _closure_of(self, q: int) -> frozenset[int]:
+        got = self._state_closure.get(q)
+        if got is None:
+            seen = {q}
+            todo = [q]
+            eps = self._eps
+            while todo:
+                for t in eps[todo.pop()]:
+                    if t not in seen:
+                        seen.add(t)
+                        todo.append(t)
+            got = self._state_closure[q] = frozenset(p for p in seen if self._kept[p])
+        return got
+
+    def _target(self, seeds: set[int]) -> int:
+        """The state of the closure of ``seeds`` (-1 when nothing of it can reach the end)."""
+        out: set[int] = set()
+        for q in seeds:
+            out |= self._closure_of(q)
+        if not out:
+            return -1
+        key = frozenset(out)
+        if key not in self._ids and len(self._keys) >= self.max_states:
+            raise AutomatonTooLargeError(
+                f"regex automaton exceeds the DFA budget of {self.max_states} states; "
+                "simplify the pattern or raise max_dfa_states")
+        self._work += len(key)
+        if self._work > self.max_work:
+            raise AutomatonTooLargeError(
+                f"regex automaton construction exceeds its work budget ({self.max_work} steps, "
+                f"{len(self._keys)} states so far); simplify the pattern")
+        return self._number(key)
+
+    def info(self, state: int) -> tuple[list[int], list[tuple[int, int]], bool]:
+        got = self._info[state]
+        if got is None:
+            current = self._keys[state]
+            by_class: dict[int, set[int]] = {}
+            by_callee: dict[int, set[int]] = {}
+            for q in current:
+                for c, t in self._byte_moves[q]:
+                    by_class.setdefault(c, set()).add(t)
+                for k, t in self._call_moves[q]:
+                    by_callee.setdefault(k, set()).add(t)
+            row = [-1] * self.num_classes
+            for c, seeds in by_class.items():
+                row[c] = self._target(seeds)
+            calls = [(k, nxt) for k, seeds in by_callee.items() if (nxt := self._target(seeds)) >= 0]
+            got = self._info[state] = (row, calls, not self._final.isdisjoint(current))
+        return got
+
+    @property
+    def num_states(self) -> int:
+        """States built so far."""
+        return len(self._keys)
+
+
+def _reach_back(reverse: list[list[int]], seeds: list[int]) -> set[int]:
+    """The states from which one of ``seeds`` is reachable, given each state's predecessors."""
+    seen = set(seeds)
+    todo = list(seeds)
+    while todo:
+        for p in reverse[todo.pop()]:
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return seen

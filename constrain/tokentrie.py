@@ -345,18 +345,19 @@ def plain_utf8_table(producible: np.ndarray | None = None) -> np.ndarray:
 
 
 def simulates_plain_utf8(
-    automaton, state: int, plain_state: int, plain_table: np.ndarray, memo: dict, max_pairs: int = 16
+    automaton, state: int, plain_state: int, plain_table: np.ndarray, memo: dict, max_pairs: int = 64
 ) -> bool:
     """Whether ``automaton`` from ``state`` reads every byte string that ``plain_table`` reads from
     ``plain_state`` (so every plain token, or plain token tail, is alive there).
 
     Proven by a simulation: pairs ``(automaton state, plain state)`` reachable together; every
-    byte alive in the plain automaton must be alive in ``automaton``. For speed it also demands
-    that each pair at a character boundary (plain state 0) loops on every plain ASCII byte (JSON
-    string interiors do; a counting state such as ``maxLength`` does not and is walked in full),
-    and gives up past ``max_pairs`` pairs. Results are memoized in ``memo`` (per automaton;
-    entries stay true forever since the automaton never changes, only its table gets filled in).
-    Unknown entries of a lazy automaton are resolved on the way.
+    byte alive in the plain automaton must be alive in ``automaton``. It gives up past
+    ``max_pairs`` pairs: a JSON string interior needs a few (the state right after the opening
+    quote, the loop on characters after it, a pair per position inside a multi-byte
+    character), while a counting state such as ``maxLength`` never closes and is walked in full.
+    Results are memoized in ``memo`` (per automaton; entries stay true forever since the
+    automaton never changes, only its table gets filled in). Unknown entries of a lazy automaton
+    are resolved on the way.
     """
     key = (state, plain_state)
     hit = memo.get(key)
@@ -380,9 +381,6 @@ def simulates_plain_utf8(
         nxt = row[inverse.reshape(-1)]
         if (nxt < 0).any():
             ok = False
-            break
-        if u == 0 and not (nxt[urow[live] == 0] == a).all():
-            ok = False  # not a loop on plain ASCII
             break
         for pair in set(zip(nxt.tolist(), urow[live].tolist())):
             if pair not in seen:

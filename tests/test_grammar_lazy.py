@@ -136,14 +136,18 @@ def test_budget_errors_of_large_rules_stay_compile_time():
     # A large rule (its NFA estimated above max_dfa_states / EAGER_SIZE_DIVISOR) is built up front.
     with pytest.raises(AutomatonTooLargeError):
         GrammarAutomaton(grammar("(a|b)*a(a|b){400}"), max_dfa_states=4000)
-    # A small rule that blows up exponentially waits for its first use, unless eager=True.
+    # A small rule that blows up exponentially is built state by state as parses reach it,
+    # unless eager=True: short inputs work, and the budget error comes once a parse has made
+    # more states than the budget (2**15 states exist: one per last 15 bytes).
     small = grammar("(a|b)*a(a|b){14}")
     with pytest.raises(AutomatonTooLargeError):
         GrammarAutomaton(small, max_dfa_states=4000, eager=True)
     automaton = GrammarAutomaton(small, max_dfa_states=4000)
     assert automaton.rules_built == 1
+    assert automaton.walk(automaton.start, b"ab") >= 0
+    rng = random.Random(0)
     with pytest.raises(AutomatonTooLargeError):
-        automaton.walk(automaton.start, b"ab")
+        automaton.walk(automaton.start, b"a" + bytes(rng.choice(b"ab") for _ in range(20_000)))
     # Within budget, the same grammar works either way.
     for eager in (False, True):
         ok = GrammarAutomaton(grammar("(a|b)*a(a|b){3}"), max_dfa_states=4000, eager=eager)

@@ -13,6 +13,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import constrain
 from constrain.bitmask import bitmask_row_to_ids, mask_to_bitmask_row
@@ -31,6 +33,10 @@ FORMATS = [
                                               "c": {"enum": ["red", "gr\"een", "blü"]}},
              "required": ["a", "b", "c"]}),
     _schema({"type": "object", "properties": {"id": {"type": "integer"}}, "additionalProperties": {"type": "string"}}),
+    # Counted strings: far from both bounds (after the prefixes below), masks are shared.
+    _schema({"type": "object", "properties": {"s": {"type": "string", "minLength": 20, "maxLength": 90},
+                                              "t": {"type": "string", "maxLength": 400}},
+             "additionalProperties": False}),
     {"type": "json_object"},
     {"type": "regex", "schema": r'"[^"\\]*"( [a-z]{1,3})?'},
     {"type": "regex", "schema": r"[a-zé ]*\.?"},
@@ -86,7 +92,8 @@ def _walk_positions(compiled, rng: random.Random, steps: int, prefixes: list[str
 
 
 PREFIXES = {
-    "json": ["", '{"name": "x', '{"a": "', '{"zz": "ab', '{"id": 1, "q', '{"id": 1, "', '{"'],
+    "json": ["", '{"name": "x', '{"a": "', '{"zz": "ab', '{"id": 1, "q', '{"id": 1, "', '{"',
+             '{"s": "abcdefghijklmnopq', '{"t": "' + "x" * 150],
     "regex": ["", '"ab', '"'],
     "text": [""],
 }
@@ -170,3 +177,63 @@ def test_walk_from_roots_is_the_restriction():
     roots = trie.root_of_byte[[ord("b")]]
     got = trie.walk(c.automaton, c._edge_class, c.automaton.start, roots)
     assert np.flatnonzero(got).tolist() == [3, 4]
+
+
+# -- counted strings: counts far from both bounds share one mask --------------------------------
+# Tokens of 1..9 characters (the longest is 10 bytes: the horizon), an escape, a two-byte
+# character and tokens that close the string and go on into the array around it.
+_COUNTING_TOKENS = [None, b'"', b"[", b"]", b",", b'",', b'"]', b'a"', b'aa",', b"\\n", "é".encode(), b"\xc3", b"\xa9"]
+_COUNTING_TOKENS += [b"a" * k for k in range(1, 10)] + [b"ab" * 4 + "é".encode()]
+
+
+def _counting_vocab() -> constrain.Vocabulary:
+    return constrain.Vocabulary.from_token_bytes(_COUNTING_TOKENS, eos_token_ids=[0])
+
+
+def _check_counted_walks(low: int, high: int | None, seed: int, walks: int = 4, steps: int = 40) -> bool:
+    """Random walks through an array of ``low..high``-character strings; every mask must equal the
+    brute-force one. Returns whether some state's mask was shared with an equivalent state."""
+    vocab = _counting_vocab()
+    bounds = {"minLength": low} if high is None else {"minLength": low, "maxLength": high}
+    compiled = constrain.compile(_schema({"type": "array", "items": {"type": "string", **bounds}}), vocab, cache=False)
+    rng = random.Random(seed)
+    for _ in range(walks):
+        for m in _walk_positions(compiled, rng, steps, [""]):
+            if m.is_terminated():
+                continue
+            assert np.array_equal(m.next_token_bitmask(), _expected_row(compiled, m.state)), (low, high, m.state)
+    keys = getattr(compiled.automaton, "_mask_keys", {})
+    return any(key[0] != same for key, same in keys.items())
+
+
+@settings(max_examples=40, deadline=None)
+@given(low=st.integers(0, 30), span=st.integers(3, 60), seed=st.integers(0, 2**16))
+def test_counted_string_masks_equal_brute_force(low, span, seed):
+    shared = _check_counted_walks(low, low + span, seed)
+    horizon = _counting_vocab().trie.max_depth
+    if span > 2 * horizon + 2 and low == 0:
+        assert shared  # the walks go far enough from both bounds to share masks
+
+
+def test_counted_string_without_upper_bound():
+    # minLength above max_repeat (256): counted, levels capped at minLength.
+    assert _check_counted_walks(260, None, 7, walks=2, steps=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(level=st.integers(0, 400), low=st.integers(0, 300), span=st.one_of(st.none(), st.integers(0, 200)),
+       horizon=st.integers(1, 40))
+def test_canonical_count_keeps_what_a_token_can_see(level, low, span, horizon):
+    from constrain.grammar import _canonical_count
+
+    high = None if span is None else low + span
+    if high is not None:
+        level = min(level, high)
+    if high is None:
+        level = min(level, low)  # unbounded counted strings stop counting at minLength
+    same = _canonical_count(level, low, high, horizon)
+    assert 0 <= same and (high is None or same <= high) and (high is not None or same <= low)
+    for j in range(horizon + 1):  # j more characters written within one token
+        assert (level + j >= low) == (same + j >= low)
+        if high is not None:
+            assert (level + j <= high) == (same + j <= high)

@@ -1439,8 +1439,11 @@ class SchemaCompiler:
         min_len, max_len = self._string_lengths(schema, ptr)
         cap = self.options.max_repeat
         content = self._string_content(schema, ptr)
-        if content is None and (min_len > cap or (max_len is not None and max_len > cap)):
-            # Too long to write out as an automaton: the grammar automaton counts the characters.
+        if content is None and (min_len > cap or (max_len is not None and max_len > 2)):
+            # The grammar automaton counts the characters (one state per count, built as parses
+            # reach them), where an automaton would be too long to write out (maxLength 32767)
+            # or would hide from the mask cache that the counts far from both bounds all allow
+            # the same tokens (GrammarAutomaton.mask_equivalent).
             key = ("counted string", min_len, max_len)
             rule = self._rule_of.get(key)
             if rule is None:
@@ -1455,17 +1458,6 @@ class SchemaCompiler:
         if max_len is not None and max_len > cap:
             max_len = cap  # sound: longer strings are valid but not generated
         if content is None:
-            if max_len is not None and max_len > 2:
-                # Bounded strings become one shared rule per (min, max), its automaton written
-                # down directly (and remembered across schemas): a schema with many maxLength-255
-                # fields holds one automaton of it, and the rules that call it stay small.
-                key = ("string", min_len, max_len)
-                rule = self._rule_of.get(key)
-                if rule is None:
-                    rule = self._new_rule(f"string of {min_len}..{max_len} characters")
-                    self._rule_of[key] = rule
-                    self._rules[rule] = Embed(strings.counted_string_dfa(min_len, max_len))
-                return Call(rule)
             return strings.string_of_length(min_len, max_len)
         if min_len or max_len is not None:
             length = compile_regex("[^]{%d,%s}" % (min_len, "" if max_len is None else max_len))

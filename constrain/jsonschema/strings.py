@@ -15,14 +15,11 @@ the decoded text) while the output holds escapes. Two constructions cover it:
 
 from __future__ import annotations
 
-import functools
 import json
-
-import numpy as np
 from typing import Any
 
 from .. import deadline
-from ..regex.automaton import NFA, ByteDFA, DfaMemo, byte_runs, determinize, deterministic_to_dfa, freeze
+from ..regex.automaton import NFA, ByteDFA, DfaMemo, byte_runs, determinize, deterministic_to_dfa
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, normalize_ranges, parse
 
 EMPTY = Concat(())
@@ -395,58 +392,3 @@ def char_dfa() -> ByteDFA:
 
         _CHAR_DFA = determinize(build_nfa(STRING_CHAR))
     return _CHAR_DFA
-
-
-@functools.lru_cache(maxsize=64)
-def counted_string_dfa(min_length: int, max_length: int) -> ByteDFA:
-    """DFA of ``"`` + ``min_length..max_length`` JSON string characters + ``"``, built directly.
-
-    Subset construction of ``"(char){0,255}"`` walks thousands of states in Python (about a
-    second each, and MaskBench schemas have many ``maxLength: 255`` fields). The language is a
-    product of the one-character DFA with a counter, so its table is written down with numpy:
-    state ``(i, c)`` = ``i`` characters done, ``c`` = position inside the next character. The
-    one-character language is prefix-free (its accepting states have no way out), so finishing
-    a character always means going back to the character start with ``i + 1``. The result is
-    minimal: states differ either in the characters still allowed or in the position.
-    """
-    unit = char_dfa()
-    m = unit.num_states
-    inner = np.flatnonzero(~unit.accepting)  # positions inside a character (the start is one)
-    k = len(inner)
-    pos = np.full(m, -1, dtype=np.int64)
-    pos[inner] = np.arange(k)
-    quote_class_byte = 0x22
-    # Byte classes: the unit's classes refined by the quote byte (the unit never reads a raw '"').
-    unit_class = unit.byte_class[:256].astype(np.int64)
-    byte_class = unit_class.copy()
-    quote_class = int(unit_class.max()) + 1
-    byte_class[quote_class_byte] = quote_class
-    num_classes = quote_class + 1
-    unit_table = np.full((m, num_classes), -1, dtype=np.int64)
-    unit_table[:, : unit.table.shape[1]] = unit.table
-    unit_table[:, quote_class] = unit.table[:, unit_class[quote_class_byte]]
-    # Layout: 0 = before the opening quote, 1 = after the closing quote, then 2 + i*k + pos.
-    levels = max_length + 1
-    n = 2 + levels * k
-    table = np.full((n, num_classes), -1, dtype=np.int64)
-    table[0, quote_class] = 2 + 0 * k + pos[unit.start]
-    sub = unit_table[inner]  # (k, classes): next unit state from each inner position
-    finished = (sub >= 0) & unit.accepting[np.maximum(sub, 0)]
-    stays = (sub >= 0) & ~finished
-    for_level = np.arange(levels)[:, None, None]
-    block = np.full((levels, k, num_classes), -1, dtype=np.int64)
-    block = np.where(stays[None], 2 + for_level * k + pos[np.maximum(sub, 0)][None], block)
-    nxt = for_level + 1
-    block = np.where(finished[None] & (nxt <= max_length), 2 + nxt * k + pos[unit.start], block)
-    table[2:] = block.reshape(levels * k, num_classes)
-    # The closing quote, from the start of a character once at least min_length are done.
-    start_rows = 2 + np.arange(min_length, levels) * k + pos[unit.start]
-    table[start_rows, quote_class] = 1
-    accepting = np.zeros(n, dtype=bool)
-    accepting[1] = True
-    # Rows of the last level other than its character start cannot finish: cut the edges in.
-    last = 2 + max_length * k + np.arange(k)
-    dead = np.zeros(n, dtype=bool)
-    dead[last[np.arange(k) != pos[unit.start]]] = True
-    table[np.isin(table, np.flatnonzero(dead))] = -1
-    return freeze(ByteDFA(byte_class=byte_class.astype(np.int32), table=table.astype(np.int32), accepting=accepting, start=0))
