@@ -88,12 +88,10 @@ class CompiledConstraint:
         self.vocab = vocab
         self.kind = kind
         self.description = description
-        self._edge_class = vocab.trie.edge_classes(automaton.byte_class[:256])
         # Rows by matcher position (what the matcher asks for), and, under the whitespace guard,
         # the automaton's unguarded rows by state. Insertion-ordered; the oldest entry goes first.
         self._mask_cache: dict[int, np.ndarray] = {}
         self._state_rows: dict[int, np.ndarray] = {}
-        self._rest_edge_class: np.ndarray | None = None
         self._plain_utf8: np.ndarray | None = None
         self._simulation_memo: dict[tuple[int, int], bool] = {}
         self._byte_class256 = np.asarray(automaton.byte_class[:256], dtype=np.int64)
@@ -202,7 +200,7 @@ class CompiledConstraint:
                 if simulates_plain_utf8(automaton, a, u, plain_table, memo):
                     good[candidates[pairs == pair]] = True
         if not good.any():
-            allowed = trie.walk(automaton, self._edge_class, state)
+            allowed = trie.walk(automaton, self._byte_class256, state)
         else:
             plain, rest = trie.plain_split
             alive = first >= 0
@@ -211,15 +209,13 @@ class CompiledConstraint:
             else:
                 allowed = plain & good[trie.first_byte]  # first_byte -1 -> good[255] (never plain)
             if rest is not None:
-                if self._rest_edge_class is None:
-                    self._rest_edge_class = rest.edge_classes(automaton.byte_class[:256])
-                allowed |= rest.walk(automaton, self._rest_edge_class, state)
+                allowed |= rest.walk(automaton, self._byte_class256, state)
             # Plain tokens whose first byte is not proven: walk their subtrees.
             bad = np.flatnonzero(alive & ~good & (plain_table[0] >= 0))
             roots = trie.root_of_byte[bad]
             roots = roots[roots >= 0]
             if roots.size:
-                allowed |= trie.walk(automaton, self._edge_class, state, roots)
+                allowed |= trie.walk(automaton, self._byte_class256, state, roots)
         if automaton.is_accepting(state):
             allowed[self._eos_ids] = True
         return allowed

@@ -75,9 +75,24 @@ class TokenTrie:
             if t:
                 self.token_node[tid] = node_of[t]
 
+    #: Edge-class arrays remembered per byte partition (each is a gather over every node, 0.4 ms
+    #: on a 131k vocabulary, paid by the first dense walk of a partition).
+    EDGE_CLASS_MEMO = 16
+
     def edge_classes(self, byte_class: np.ndarray) -> np.ndarray:
-        """Each node's incoming byte mapped through a DFA's byte classes (one gather per DFA)."""
-        return np.asarray(byte_class, dtype=np.int64)[self.byte]
+        """Each node's incoming byte mapped through a DFA's byte classes (read-only; one gather
+        per distinct partition of the 256 bytes)."""
+        classes = np.asarray(byte_class[:256], dtype=np.int16)  # at most 256 classes
+        key = classes.tobytes()
+        memo = self.__dict__.setdefault("_edge_class_memo", {})
+        got = memo.get(key)
+        if got is None:
+            got = classes[self.byte]
+            got.setflags(write=False)
+            if len(memo) >= self.EDGE_CLASS_MEMO:
+                memo.pop(next(iter(memo)), None)
+            memo[key] = got
+        return got
 
     # A level is walked densely once more than 1/DENSE_FRACTION of its nodes are candidates, and
     # it holds at least DENSE_MIN_LEVEL nodes (deep levels are small: a dense pass there would
@@ -89,7 +104,7 @@ class TokenTrie:
     SMALL_FRONTIER = 24
 
     def walk(
-        self, automaton: Automaton, edge_class: np.ndarray, state: int, roots: np.ndarray | None = None
+        self, automaton: Automaton, byte_class: np.ndarray, state: int, roots: np.ndarray | None = None
     ) -> np.ndarray:
         """Boolean array over the vocabulary: tokens whose bytes ``automaton`` reads from ``state``.
 
@@ -106,11 +121,15 @@ class TokenTrie:
         Args:
             automaton: a ByteDFA or GrammarAutomaton (``flat_table``, ``num_classes``, ``lazy``,
                 ``resolve``); table entries are next states, -1 = dead.
-            edge_class: :meth:`edge_classes` of the automaton's byte classes.
+            byte_class: (256,) int64, the automaton's class of each byte. Sparse levels look up
+                their nodes' classes through it; a dense pass uses :meth:`edge_classes`.
             state: the state to start from.
             roots: walk only the tokens under these depth-1 nodes (default: all of them).
         """
         num_classes = automaton.num_classes
+        byte_class = np.asarray(byte_class, dtype=np.int64)
+        class_list = byte_class.tolist()
+        node_byte = self.byte
         frontier = self.root_children if roots is None else roots
         states = np.full(frontier.shape[0], state, dtype=np.int64)
         alive_nodes: list[np.ndarray] = []
@@ -120,9 +139,9 @@ class TokenTrie:
         depth = 1  # depth of the nodes in ``frontier``
         while frontier.size:
             if frontier.size <= self.SMALL_FRONTIER:
-                self._small_walk(automaton, edge_class, frontier.tolist(), states.tolist(), small)
+                self._small_walk(automaton, byte_class, class_list, frontier.tolist(), states.tolist(), small)
                 break
-            nxt = _lookup(automaton, states * num_classes + edge_class[frontier])
+            nxt = _lookup(automaton, states * num_classes + byte_class[node_byte[frontier]])
             keep = nxt >= 0
             frontier = frontier[keep]
             if not frontier.size:
@@ -137,7 +156,7 @@ class TokenTrie:
             depth += 1
             level_size = self.level_start[depth + 1] - self.level_start[depth]
             if level_size >= self.DENSE_MIN_LEVEL and total * self.DENSE_FRACTION > level_size:
-                return self._dense_walk(automaton, edge_class, depth, alive_nodes, alive_states)
+                return self._dense_walk(automaton, self.edge_classes(byte_class), depth, alive_nodes, alive_states)
             frontier, states = self._children(frontier, nxt, counts, total)
         allowed = np.zeros(self.vocab_size, dtype=bool)
         if small:
@@ -150,7 +169,8 @@ class TokenTrie:
                 allowed[self.extra_tokens[np.isin(self.extra_nodes, alive)]] = True
         return allowed
 
-    def _small_walk(self, automaton, edge_class, nodes: list[int], states: list[int], alive: list[int]) -> None:
+    def _small_walk(self, automaton, byte_class, class_list: list[int], nodes: list[int], states: list[int],
+                    alive: list[int]) -> None:
         """Depth-first walk of a few branches in plain Python; appends the live nodes to ``alive``.
 
         A node with many children hands them back to the vectorized :meth:`_sparse_from`."""
@@ -159,10 +179,11 @@ class TokenTrie:
         lazy = automaton.lazy
         child_start = self._child_start_list
         child_end = self._child_end_list
+        node_byte = self._byte_list
         stack = list(zip(nodes, states))
         while stack:
             node, st = stack.pop()
-            idx = st * num_classes + int(edge_class[node])
+            idx = st * num_classes + class_list[node_byte[node]]
             nxt = int(table[idx])
             if nxt < -1 and lazy:
                 automaton.resolve(np.array([idx], dtype=np.int64))
@@ -173,21 +194,22 @@ class TokenTrie:
             alive.append(node)
             lo, hi = child_start[node], child_end[node]
             if hi - lo > self.SMALL_FRONTIER:
-                self._sparse_from(automaton, edge_class, np.arange(lo, hi, dtype=np.int64), nxt, alive)
+                self._sparse_from(automaton, byte_class, class_list, np.arange(lo, hi, dtype=np.int64), nxt, alive)
                 table = automaton.flat_table
             else:
                 for child in range(lo, hi):
                     stack.append((child, nxt))
 
-    def _sparse_from(self, automaton, edge_class, frontier: np.ndarray, state: int, alive: list[int]) -> None:
+    def _sparse_from(self, automaton, byte_class, class_list: list[int], frontier: np.ndarray, state: int,
+                     alive: list[int]) -> None:
         """The vectorized sparse walk of ``frontier`` (siblings, all from ``state``), results into ``alive``."""
         num_classes = automaton.num_classes
         states = np.full(frontier.shape[0], state, dtype=np.int64)
         while frontier.size:
             if frontier.size <= self.SMALL_FRONTIER:
-                self._small_walk(automaton, edge_class, frontier.tolist(), states.tolist(), alive)
+                self._small_walk(automaton, byte_class, class_list, frontier.tolist(), states.tolist(), alive)
                 return
-            nxt = _lookup(automaton, states * num_classes + edge_class[frontier])
+            nxt = _lookup(automaton, states * num_classes + byte_class[self.byte[frontier]])
             keep = nxt >= 0
             frontier = frontier[keep]
             if not frontier.size:
@@ -217,6 +239,13 @@ class TokenTrie:
         return self.__dict__["_csl"]
 
     @property
+    def _byte_list(self) -> list[int]:
+        """``byte`` as a Python list, built on first use."""
+        if "_bl" not in self.__dict__:
+            self.__dict__["_bl"] = self.byte.tolist()
+        return self.__dict__["_bl"]
+
+    @property
     def _child_end_list(self) -> list[int]:
         if "_cel" not in self.__dict__:
             self.__dict__["_cel"] = self.child_end.tolist()
@@ -237,7 +266,7 @@ class TokenTrie:
         cached = self.__dict__.get("_plain_split")
         if cached is None:
             table = plain_utf8_table(self.producible_bytes)
-            plain = self.walk(_TableDFA(table), self.byte.astype(np.int64), 0)
+            plain = self.walk(_TableDFA(table), np.arange(256, dtype=np.int64), 0)
             rest_bytes = [None if plain[i] else t for i, t in enumerate(self._token_bytes)]
             rest = TokenTrie(rest_bytes) if any(rest_bytes) else None
             cached = self.__dict__["_plain_split"] = (plain, rest)

@@ -166,7 +166,7 @@ def test_long_narrow_chains():
     vocab = constrain.Vocabulary.from_token_bytes([None] + tokens, eos_token_ids=[0])
     for pattern in [r" {0,50}x?", r" *[!-~]", r" {2}[a-z]"]:
         c = constrain.compile({"type": "regex", "schema": pattern}, vocab, cache=False)
-        got = c.vocab.trie.walk(c.automaton, c._edge_class, c.automaton.start)
+        got = c.vocab.trie.walk(c.automaton, c._byte_class256, c.automaton.start)
         assert np.array_equal(got, _brute_automaton_mask(c, c.automaton.start)), pattern
 
 
@@ -175,7 +175,7 @@ def test_walk_from_roots_is_the_restriction():
     c = constrain.compile({"type": "regex", "schema": r"[ab]+"}, vocab, cache=False)
     trie: TokenTrie = vocab.trie
     roots = trie.root_of_byte[[ord("b")]]
-    got = trie.walk(c.automaton, c._edge_class, c.automaton.start, roots)
+    got = trie.walk(c.automaton, c._byte_class256, c.automaton.start, roots)
     assert np.flatnonzero(got).tolist() == [3, 4]
 
 
@@ -197,8 +197,9 @@ def _check_counted_walks(low: int, high: int | None, seed: int, walks: int = 4, 
     bounds = {"minLength": low} if high is None else {"minLength": low, "maxLength": high}
     compiled = constrain.compile(_schema({"type": "array", "items": {"type": "string", **bounds}}), vocab, cache=False)
     rng = random.Random(seed)
+    deep = '["' + "a" * (vocab.trie.max_depth + 2)  # a count past the horizon (when the bounds allow it)
     for _ in range(walks):
-        for m in _walk_positions(compiled, rng, steps, [""]):
+        for m in _walk_positions(compiled, rng, steps, ["", deep]):
             if m.is_terminated():
                 continue
             assert np.array_equal(m.next_token_bitmask(), _expected_row(compiled, m.state)), (low, high, m.state)
