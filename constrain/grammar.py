@@ -218,7 +218,7 @@ class GrammarAutomaton:
         # Configurations.
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
-        self._config_accepting: list[bool] = []
+        self._config_accepting: list[bool | None] = []  # None: not asked yet
         self._expansions: list[list[tuple[Stack, int, list[int]]] | None] = []
         self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
         self._eager = eager
@@ -311,7 +311,7 @@ class GrammarAutomaton:
         cid = len(self._configs)
         self._configs.append(config)
         self._index[config] = cid
-        self._config_accepting.append(any(self._can_finish(stack) for stack in config))
+        self._config_accepting.append(None)  # most configurations (inside tokens) are never asked
         self._expansions.append(None)
         if cid >= self._table.shape[0]:
             grown = np.full((self._table.shape[0] * 2, self.num_classes), UNKNOWN, dtype=np.int32)
@@ -366,10 +366,12 @@ class GrammarAutomaton:
 
     def resolve(self, flat_indices: np.ndarray) -> None:
         """Compute the table entries at ``flat_indices`` (indices into :attr:`flat_table`)."""
-        for idx in np.unique(flat_indices).tolist():
-            cid, cls = divmod(idx, self.num_classes)
-            if self._table[cid, cls] == UNKNOWN:
-                self._table[cid, cls] = self._step(cid, cls)
+        cids, classes = np.divmod(np.unique(flat_indices), self.num_classes)
+        todo = self._table[cids, classes] == UNKNOWN
+        cids, classes = cids[todo], classes[todo]
+        step = self._step
+        found = [step(cid, cls) for cid, cls in zip(cids.tolist(), classes.tolist())]
+        self._table[cids, classes] = found  # after the steps: interning may grow the table
 
     def _next(self, cid: int, byte: int) -> int:
         cls = int(self.byte_class[byte])
@@ -413,7 +415,10 @@ class GrammarAutomaton:
 
     # -- the ByteDFA-like interface ----------------------------------------------------------
     def is_accepting(self, state: int) -> bool:
-        return self._config_accepting[state]
+        got = self._config_accepting[state]
+        if got is None:
+            got = self._config_accepting[state] = any(self._can_finish(stack) for stack in self._configs[state])
+        return got
 
     def walk(self, state: int, data: bytes) -> int:
         for b in data:
@@ -424,7 +429,7 @@ class GrammarAutomaton:
 
     def forced_bytes(self, state: int, limit: int) -> bytes:
         out = bytearray()
-        while len(out) < limit and not self._config_accepting[state]:
+        while len(out) < limit and not self.is_accepting(state):
             self.resolve(state * self.num_classes + np.arange(self.num_classes))
             row = self._table[state]
             live = np.flatnonzero(row >= 0)
@@ -466,17 +471,21 @@ def _callees(node: Node) -> set[int]:
     return out
 
 
-class _Lazy:
-    """One table (rows, calls or accepting) of a rule the automaton runs itself
-    (:class:`_AnyOrderRule`, :class:`_CountedStringRule`, :class:`_CheckedNumberRule`), indexed by state."""
+class _Lazy(dict):
+    """One table (rows, calls or accepting) of a rule built as parses reach it
+    (:class:`_AnyOrderRule`, :class:`_CountedStringRule`, :class:`_CheckedNumberRule`,
+    :class:`_SubsetRule`), indexed by state: a dict filled from the rule's ``info`` on a miss
+    (a hit is a plain dict lookup, as for a rule whose tables are lists)."""
 
     __slots__ = ("_rule", "_part")
 
-    def __init__(self, rule: "_AnyOrderRule | _CountedStringRule | _CheckedNumberRule", part: int) -> None:
+    def __init__(self, rule: "_AnyOrderRule | _CountedStringRule | _CheckedNumberRule | _SubsetRule", part: int) -> None:
+        super().__init__()
         self._rule, self._part = rule, part
 
-    def __getitem__(self, state: int) -> Any:
-        return self._rule.info(state)[self._part]
+    def __missing__(self, state: int) -> Any:
+        value = self[state] = self._rule.info(state)[self._part]
+        return value
 
 
 class _NumberedStates:
@@ -738,21 +747,16 @@ class _SubsetRule(_NumberedStates):
         nfa = build_nfa(node)
         self.max_states, self.max_work, self._work = max_states, max_work, 0
         self.num_classes = int(byte_class.max()) + 1
-        class_byte = np.unique(byte_class, return_index=True)[1].tolist()  # increasing (numbered by first byte)
-        usable_class = [producible is None or bool(producible[b]) for b in class_byte]
+        self._class_byte = np.unique(byte_class, return_index=True)[1].tolist()  # increasing: numbered by first byte
+        self._usable_class = [producible is None or bool(producible[b]) for b in self._class_byte]
         n = len(nfa.eps)
-        # Per NFA state: its byte moves as (global class, target), its calls as (rule, target).
-        # A class lies inside or outside each edge's range, so its first byte decides.
-        byte_moves: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-        call_moves: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-        for q, edges in enumerate(nfa.edges):
-            for lo, hi, t in edges:
-                if lo >= 256:
-                    call_moves[q].append((lo - 256, t))
-                    continue
-                for c in range(bisect_left(class_byte, lo), bisect_right(class_byte, hi)):
-                    if usable_class[c]:
-                        byte_moves[q].append((c, t))
+        # An edge can be taken when its byte range holds a byte the vocabulary can spell (call
+        # edges, symbols 256 and up, always can).
+        spellable = None if producible is None else np.concatenate([[0], np.cumsum(producible)])
+
+        def usable(lo: int, hi: int) -> bool:
+            return lo >= 256 or spellable is None or spellable[hi + 1] > spellable[lo]
+
         # States that reach the end through epsilon and '$' edges (accepting when in a set), and
         # states that reach it at all (the others are trimmed from every set).
         reverse: list[list[int]] = [[] for _ in range(n)]
@@ -763,17 +767,21 @@ class _SubsetRule(_NumberedStates):
                 if kind == ANCHOR_END:
                     reverse[t].append(q)
         final = _reach_back(reverse, [nfa.accept])
-        for q in range(n):
-            for _, t in byte_moves[q]:
-                reverse[t].append(q)
-            for _, t in call_moves[q]:
-                reverse[t].append(q)
+        reads = [False] * n
+        for q, edges in enumerate(nfa.edges):
+            for lo, hi, t in edges:
+                if usable(lo, hi):
+                    reverse[t].append(q)
+                    reads[q] = True
         live = _reach_back(reverse, list(final))
         # A set needs only the states that read a symbol or accept (as in determinize()).
-        self._kept = [q in live and (bool(byte_moves[q]) or bool(call_moves[q]) or q in final) for q in range(n)]
+        self._kept = [q in live and (reads[q] or q in final) for q in range(n)]
         self._final = final
         self._eps = nfa.eps
-        self._byte_moves, self._call_moves = byte_moves, call_moves
+        self._edges = nfa.edges
+        # Per NFA state, made when first needed: byte moves as (global class, target) and calls
+        # as (rule, target).
+        self._moves: list[tuple[list[tuple[int, int]], list[tuple[int, int]]] | None] = [None] * n
         self._state_closure: dict[int, frozenset[int]] = {}
         self._init_states()
         # The start set may cross '^' edges (from the very start only).
@@ -787,6 +795,22 @@ class _SubsetRule(_NumberedStates):
                     todo.append(t)
         self._number(frozenset(q for q in seen if self._kept[q]))
         self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
+
+    def _moves_of(self, q: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """NFA state ``q``'s byte moves, as (global class, target), and calls, as (rule, target).
+        A global class lies inside or outside each edge's range, so its first byte decides."""
+        byte_moves: list[tuple[int, int]] = []
+        call_moves: list[tuple[int, int]] = []
+        class_byte, usable = self._class_byte, self._usable_class
+        for lo, hi, t in self._edges[q]:
+            if lo >= 256:
+                call_moves.append((lo - 256, t))
+                continue
+            for c in range(bisect_left(class_byte, lo), bisect_right(class_byte, hi)):
+                if usable[c]:
+                    byte_moves.append((c, t))
+        got = self._moves[q] = (byte_moves, call_moves)
+        return got
 
     def _closure_of(self, q: int) -> frozenset[int]:
         got = self._state_closure.get(q)
@@ -828,9 +852,10 @@ class _SubsetRule(_NumberedStates):
             by_class: dict[int, set[int]] = {}
             by_callee: dict[int, set[int]] = {}
             for q in current:
-                for c, t in self._byte_moves[q]:
+                byte_moves, call_moves = self._moves[q] or self._moves_of(q)
+                for c, t in byte_moves:
                     by_class.setdefault(c, set()).add(t)
-                for k, t in self._call_moves[q]:
+                for k, t in call_moves:
                     by_callee.setdefault(k, set()).add(t)
             row = [-1] * self.num_classes
             for c, seeds in by_class.items():

@@ -403,15 +403,21 @@ def simulates_plain_utf8(
         if known is not None and (a, u) != key:
             ok = known
             continue
-        urow = plain_table[u]
-        live = np.flatnonzero(urow >= 0)
-        classes, inverse = np.unique(byte_class[live], return_inverse=True)
+        # Per plain state (remembered with the results): the automaton's classes of its live
+        # bytes, and the distinct (class index, plain state next) moves.
+        prep = memo.get(("plain", u))
+        if prep is None:
+            urow = plain_table[u]
+            live = np.flatnonzero(urow >= 0)
+            classes, inverse = np.unique(byte_class[live], return_inverse=True)
+            prep = memo[("plain", u)] = (classes, sorted(set(zip(inverse.reshape(-1).tolist(), urow[live].tolist()))))
+        classes, moves = prep
         row = _lookup(automaton, a * num_classes + classes)
-        nxt = row[inverse.reshape(-1)]
-        if (nxt < 0).any():
+        if (row < 0).any():  # each class holds a live plain byte
             ok = False
             break
-        for pair in set(zip(nxt.tolist(), urow[live].tolist())):
+        targets = row.tolist()
+        for pair in {(targets[i], v) for i, v in moves}:
             if pair not in seen:
                 if len(seen) >= max_pairs:
                     ok = False
