@@ -16,9 +16,11 @@ result looks exactly like a DFA to the rest of the library (the token trie walk,
 the matcher), so masks of configurations seen before cost a cache lookup, and a new one costs a
 trie walk plus a few Python steps for the table entries not seen yet.
 
-Rules are determinized lazily too: a rule's DFA is built the first time a parse enters it (the
-start rule at once, a callee when a call of it is first pushed), so the first mask of a large
-schema costs only the rules within a token's reach of the start. Two things are still settled up
+Rules are determinized lazily too, state by state: a rule's NFA is built the first time a parse
+enters it (the start rule at once, a callee when a call of it is first pushed), and each DFA state
+(a set of NFA states) when a parse first reaches it (:class:`_SubsetRule`). The first mask of a
+large schema costs only the states within a token's reach of the start, and a value that may be
+any of 120 object types costs their first states, not their whole DFAs. Two things are still settled up
 front, from the rule trees alone (:mod:`constrain.regex.lazy`), so that nothing a rule built
 later could change them:
 
@@ -33,8 +35,8 @@ at more than ``max_dfa_states / EAGER_SIZE_DIVISOR`` NFA states is determinized 
 constructor. A smaller rule can only exceed the budget through an exponential subset blow-up
 (ambiguous repetitions inside one rule; the JSON Schema compiler builds patterns and other
 regexes as ready-made automata, at schema-compile time); should one happen, the error is raised
-by the matcher call that first enters the rule. ``eager=True`` (or :meth:`build_all`) builds
-every rule up front, as before.
+by the matcher call whose parse makes more states than the budget. ``eager=True`` (or
+:meth:`build_all`) builds every rule's whole minimal DFA up front.
 
 Limits: callees must not match the empty string (rules of JSON values never do), nesting deeper
 than ``max_depth`` is not generated (the rule must then finish without calling), and a
@@ -221,7 +223,6 @@ class GrammarAutomaton:
         self._config_accepting: list[bool | None] = []  # None: not asked yet
         self._expansions: list[list[tuple[Stack, int, list[int]]] | None] = []
         self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
-        self._eager = eager
         # Budget errors stay compile-time errors where they can plausibly happen: a rule whose NFA
         # would be large (estimated from its tree) is determinized whole now; only small ones wait,
         # and are then built state by state (:class:`_SubsetRule`).
@@ -239,9 +240,9 @@ class GrammarAutomaton:
         return sum(dfa is not None for dfa in self.rules)
 
     def build_all(self) -> None:
-        """Determinize every rule now (what a lazy automaton otherwise does on first use)."""
+        """Determinize every rule not built yet, whole, now (as ``eager=True`` does up front)."""
         for k in range(len(self.rules)):
-            self._build(k)
+            self._build(k, whole=True)
 
     def _build(self, k: int, whole: bool = False) -> None:
         """Make rule ``k`` runnable: a rule the automaton runs itself, a DFA built state by state,

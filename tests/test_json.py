@@ -1072,6 +1072,14 @@ COMPLETENESS_FIXES = {
         [{"cert": "A" * 2000}, {"cert": "é" * 300, "note": "n" * 400}, {"cert": "\n" * 300}],
         [{"cert": "A" * 299}, {"cert": "A" * 300, "note": "n" * 401}, {"cert": "😀" * 299}],
     ),
+    # A negated (or exclusive) number schema whose bounds no number fits holds for no number:
+    # its complement is every number (fuzz_json seed 201 case 20 refused the whole oneOf).
+    "negated_empty_number_range": (
+        {"oneOf": [{"type": "string", "pattern": "[0-9]"}, {"type": "number", "minimum": 1, "maximum": 8, "exclusiveMaximum": -1},
+                   {"type": "number", "minimum": -0.5, "maximum": 6.5}]},
+        [0, 0.0, 6.5, -0.5, "1"],
+        [7, -1, "x"],
+    ),
 }
 
 

@@ -1301,7 +1301,12 @@ class SchemaCompiler:
                     if isinstance(v, (int, float)) and not isinstance(v, bool):
                         dfa = _union(dfa, compile_regex(numeric.number_range_regex(v, v)))
                 return intersection(dfa, plain)
-            lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
+            try:
+                lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
+            except MalformedSchemaError:
+                raise
+            except InvalidSchemaError:
+                return nothing  # bounds no number fits: the set is empty (its complement is every number)
             dfa = intersection(compile_regex(numeric.number_range_regex(lo, hi, lo_excl, hi_excl)), plain)
         except numeric.NumericRangeError as exc:
             raise _Refused(str(exc)) from None
