@@ -47,6 +47,7 @@ configuration may hold at most ``max_stacks`` stacks; the number of configuratio
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,8 +145,7 @@ class CheckedNumber:
         return _CheckedNumberRule(self, np.arange(256), None).viable(int(self.syntax.start), "")
 
 
-#: The bytes of a number, each its own byte class in a :class:`CheckedNumber` rule; a viability
-#: search tries them in this order (an exponent first: it makes a value whole soonest).
+#: The bytes of a number, each its own byte class in a :class:`CheckedNumber` rule.
 NUMBER_BYTES = b"eE+-.0123456789"
 
 
@@ -692,21 +692,37 @@ class _CheckedNumberRule(_NumberedStates):
         return out
 
     def viable(self, q: int, text: str) -> bool:
-        """Whether some accepted text extends ``text`` (a depth-first search, remembered)."""
-        return self._search(q, text, [self.SEARCH_BUDGET])
-
-    def _search(self, q: int, text: str, budget: list[int]) -> bool:
+        """Whether some accepted text extends ``text``: a breadth-first search (the shortest
+        continuations first), remembered. A depth-first one spent its budget on ``1e0000...``
+        and missed ``1.2`` under ``multipleOf: 0.3``."""
         key = (q, text)
         got = self._viable.get(key)
         if got is not None:
             return got
-        budget[0] -= 1
-        if budget[0] < 0:
-            return False  # not remembered: a later search with a fresh budget may succeed
-        got = self._ends(q, text) or any(self._search(nq, nt, budget) for _, nq, nt in self._moves(q, text))
-        if got or budget[0] >= 0:
-            self._viable[key] = got
-        return got
+        parent: dict[tuple[int, str], tuple[int, str] | None] = {key: None}
+        queue = deque([key])
+        budget = self.SEARCH_BUDGET
+        while queue:
+            node = queue.popleft()
+            known = self._viable.get(node)
+            if known is True or (known is None and self._ends(*node)):
+                step: tuple[int, str] | None = node
+                while step is not None:  # every text on the way is viable
+                    self._viable[step] = True
+                    step = parent[step]
+                return True
+            if known is False:
+                continue
+            budget -= 1
+            if budget < 0:
+                return False  # not remembered: a later search may start closer to an answer
+            for _, nq, nt in self._moves(*node):
+                if (nq, nt) not in parent:
+                    parent[(nq, nt)] = node
+                    queue.append((nq, nt))
+        for node in parent:  # searched to the end (max_length): nothing is accepted below them
+            self._viable[node] = False
+        return False
 
     def info(self, state: int) -> tuple[list[int], list[tuple[int, int]], bool]:
         got = self._info[state]

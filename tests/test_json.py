@@ -1072,6 +1072,14 @@ COMPLETENESS_FIXES = {
         [{"cert": "A" * 2000}, {"cert": "é" * 300, "note": "n" * 400}, {"cert": "\n" * 300}],
         [{"cert": "A" * 299}, {"cert": "A" * 300, "note": "n" * 401}, {"cert": "😀" * 299}],
     ),
+    # The viability search of a fractional multipleOf tries the shortest continuations first:
+    # depth-first, it spent its budget on 1e0000... and found no multiple of 0.3 in [1, 101]
+    # (fuzz_json seed 208 case 8, tekken).
+    "fractional_multiple_found_breadth_first": (
+        {"type": "array", "items": {"type": "number", "minimum": 1, "maximum": 101, "multipleOf": 0.3}},
+        [[1.2], [63.9, 93.0], [1.5, 3, 101.1 - 0.3]],
+        [[0.9], [1.3], [102], [0.3]],
+    ),
     # A negated (or exclusive) number schema whose bounds no number fits holds for no number:
     # its complement is every number (fuzz_json seed 201 case 20 refused the whole oneOf).
     "negated_empty_number_range": (
