@@ -759,7 +759,7 @@ class _SubsetRule(_NumberedStates):
 
     def __init__(self, node: Node, byte_class: np.ndarray, producible: np.ndarray | None,
                  max_states: int, max_work: int) -> None:
-        from .regex.automaton import ANCHOR_END, ANCHOR_START, build_nfa
+        from .regex.automaton import ANCHOR_START, build_nfa, epsilon_predecessors, reach_back
 
         nfa = build_nfa(node)
         self.max_states, self.max_work, self._work = max_states, max_work, 0
@@ -776,21 +776,15 @@ class _SubsetRule(_NumberedStates):
 
         # States that reach the end through epsilon and '$' edges (accepting when in a set), and
         # states that reach it at all (the others are trimmed from every set).
-        reverse: list[list[int]] = [[] for _ in range(n)]
-        for q in range(n):
-            for t in nfa.eps[q]:
-                reverse[t].append(q)
-            for kind, t in nfa.anchors[q]:
-                if kind == ANCHOR_END:
-                    reverse[t].append(q)
-        final = _reach_back(reverse, [nfa.accept])
+        reverse = epsilon_predecessors(nfa)
+        final = reach_back(reverse, [nfa.accept])
         reads = [False] * n
         for q, edges in enumerate(nfa.edges):
             for lo, hi, t in edges:
                 if usable(lo, hi):
                     reverse[t].append(q)
                     reads[q] = True
-        live = _reach_back(reverse, list(final))
+        live = reach_back(reverse, list(final))
         # A set needs only the states that read a symbol or accept (as in determinize()).
         self._kept = [q in live and (reads[q] or q in final) for q in range(n)]
         self._final = final
@@ -886,14 +880,3 @@ class _SubsetRule(_NumberedStates):
         """States built so far."""
         return len(self._keys)
 
-
-def _reach_back(reverse: list[list[int]], seeds: list[int]) -> set[int]:
-    """The states from which one of ``seeds`` is reachable, given each state's predecessors."""
-    seen = set(seeds)
-    todo = list(seeds)
-    while todo:
-        for p in reverse[todo.pop()]:
-            if p not in seen:
-                seen.add(p)
-                todo.append(p)
-    return seen

@@ -383,6 +383,30 @@ def _byte_classes(nfa: NFA) -> np.ndarray:
     return np.cumsum(cuts[: top + 1]).astype(np.int32)
 
 
+def epsilon_predecessors(nfa: NFA) -> list[list[int]]:
+    """Per NFA state, the states with an epsilon or '$' edge into it."""
+    reverse: list[list[int]] = [[] for _ in range(len(nfa.eps))]
+    for q, targets in enumerate(nfa.eps):
+        for t in targets:
+            reverse[t].append(q)
+        for kind, t in nfa.anchors[q]:
+            if kind == ANCHOR_END:
+                reverse[t].append(q)
+    return reverse
+
+
+def reach_back(predecessors: list[list[int]], seeds: list[int]) -> set[int]:
+    """The states from which one of ``seeds`` is reachable, given each state's predecessors."""
+    seen = set(seeds)
+    todo = list(seeds)
+    while todo:
+        for p in predecessors[todo.pop()]:
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return seen
+
+
 def determinize(
     nfa: NFA,
     max_states: int = DEFAULT_MAX_DFA_STATES,
@@ -400,21 +424,7 @@ def determinize(
     n = len(nfa.eps)
 
     # NFA states from which accept is reachable through epsilon and '$' edges alone.
-    reverse: list[list[int]] = [[] for _ in range(n)]
-    for q in range(n):
-        for t in nfa.eps[q]:
-            reverse[t].append(q)
-        for kind, t in nfa.anchors[q]:
-            if kind == ANCHOR_END:
-                reverse[t].append(q)
-    final = {nfa.accept}
-    stack = [nfa.accept]
-    while stack:
-        q = stack.pop()
-        for p in reverse[q]:
-            if p not in final:
-                final.add(p)
-                stack.append(p)
+    final = reach_back(epsilon_predecessors(nfa), [nfa.accept])
 
     # A subset only needs the states that read a byte, accept, or absorb: the others (most
     # of a Thompson NFA: entries of alternatives, loops, concatenations) only pass epsilon
