@@ -57,7 +57,8 @@ class CompiledConstraint:
     """An immutable constraint over a vocabulary: automaton + per-state mask cache.
 
     Create it with :func:`constrain.compile`; make per-sequence matchers with :meth:`matcher`.
-    Thread-safe: the mask cache is guarded by a lock, the rest is read-only.
+    Thread-safe: the mask cache is guarded by a lock, a lazily built automaton grows under its
+    own lock (matchers of one constraint may run in several threads), the rest is read-only.
 
     Attributes:
         vocab: the vocabulary the constraint was compiled for.

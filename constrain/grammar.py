@@ -46,6 +46,7 @@ configuration may hold at most ``max_stacks`` stacks; the number of configuratio
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -223,6 +224,10 @@ class GrammarAutomaton:
         self._config_accepting: list[bool | None] = []  # None: not asked yet
         self._expansions: list[list[tuple[Stack, int, list[int]]] | None] = []
         self._table = np.full((64, self.num_classes), UNKNOWN, dtype=np.int32)
+        # Everything above grows as parses go; one lock serializes the growing, so that threads
+        # sharing a compiled constraint (a server filling a batch) intern each configuration once.
+        # Entries, once set, never change: readers need no lock.
+        self._lock = threading.RLock()
         # Budget errors stay compile-time errors where they can plausibly happen: a rule whose NFA
         # would be large (estimated from its tree) is determinized whole now; only small ones wait,
         # and are then built state by state (:class:`_SubsetRule`).
@@ -241,8 +246,9 @@ class GrammarAutomaton:
 
     def build_all(self) -> None:
         """Determinize every rule not built yet, whole, now (as ``eager=True`` does up front)."""
-        for k in range(len(self.rules)):
-            self._build(k, whole=True)
+        with self._lock:
+            for k in range(len(self.rules)):
+                self._build(k, whole=True)
 
     def _build(self, k: int, whole: bool = False) -> None:
         """Make rule ``k`` runnable: a rule the automaton runs itself, a DFA built state by state,
@@ -367,19 +373,23 @@ class GrammarAutomaton:
 
     def resolve(self, flat_indices: np.ndarray) -> None:
         """Compute the table entries at ``flat_indices`` (indices into :attr:`flat_table`)."""
-        cids, classes = np.divmod(np.unique(flat_indices), self.num_classes)
-        todo = self._table[cids, classes] == UNKNOWN
-        cids, classes = cids[todo], classes[todo]
-        step = self._step
-        found = [step(cid, cls) for cid, cls in zip(cids.tolist(), classes.tolist())]
-        self._table[cids, classes] = found  # after the steps: interning may grow the table
+        with self._lock:
+            cids, classes = np.divmod(np.unique(flat_indices), self.num_classes)
+            todo = self._table[cids, classes] == UNKNOWN
+            cids, classes = cids[todo], classes[todo]
+            step = self._step
+            found = [step(cid, cls) for cid, cls in zip(cids.tolist(), classes.tolist())]
+            self._table[cids, classes] = found  # after the steps: interning may grow the table
 
     def _next(self, cid: int, byte: int) -> int:
         cls = int(self.byte_class[byte])
         nxt = int(self._table[cid, cls])
         if nxt == UNKNOWN:
-            nxt = self._step(cid, cls)
-            self._table[cid, cls] = nxt
+            with self._lock:
+                nxt = int(self._table[cid, cls])
+                if nxt == UNKNOWN:
+                    nxt = self._step(cid, cls)
+                    self._table[cid, cls] = nxt
         return nxt
 
     def mask_equivalent(self, cid: int, horizon: int) -> int:
@@ -397,7 +407,9 @@ class GrammarAutomaton:
             return cid
         key = (cid, horizon)
         got = self._mask_keys.get(key)
-        if got is None:
+        if got is not None:
+            return got
+        with self._lock:
             changed = False
             stacks = set()
             for stack in self._configs[cid]:
@@ -418,7 +430,8 @@ class GrammarAutomaton:
     def is_accepting(self, state: int) -> bool:
         got = self._config_accepting[state]
         if got is None:
-            got = self._config_accepting[state] = any(self._can_finish(stack) for stack in self._configs[state])
+            with self._lock:
+                got = self._config_accepting[state] = any(self._can_finish(stack) for stack in self._configs[state])
         return got
 
     def walk(self, state: int, data: bytes) -> int:

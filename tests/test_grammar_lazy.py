@@ -152,3 +152,58 @@ def test_budget_errors_of_large_rules_stay_compile_time():
     for eager in (False, True):
         ok = GrammarAutomaton(grammar("(a|b)*a(a|b){3}"), max_dfa_states=4000, eager=eager)
         assert ok.is_accepting(ok.walk(ok.start, b"aabbb")) and not ok.is_accepting(ok.walk(ok.start, b"abbbb"))
+
+
+def test_threads_sharing_a_lazy_automaton_get_the_same_masks(smollm2_vocab):
+    """Several threads walk one compiled constraint at once (a server filling a batch), growing
+    its lazy automaton together; every mask they saw must be the one a lone thread computes."""
+    import sys
+    import threading
+
+    fmt = {"type": "json_schema", "json_schema": {"schema": {
+        "type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 40}, "tags": {"type": "array", "items": {"type": "string"}},
+                       "child": {"$ref": "#"}, "n": {"type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.5}},
+        "additionalProperties": {"type": "integer"}}}}
+    shared = constrain.compile(fmt, smollm2_vocab, cache=False)
+    seen: list[list[tuple[list[int], np.ndarray]]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def walk(k: int) -> None:
+        try:
+            rng = random.Random(k)
+            for _ in range(3):
+                m, tokens = shared.matcher(), []
+                for _ in range(40):
+                    mask = m.next_token_bitmask().copy()
+                    seen[k].append((list(tokens), mask))
+                    ids = m.allowed_token_ids()
+                    ids = ids[~np.isin(ids, smollm2_vocab.eos_token_ids)]
+                    if not ids.size:
+                        break
+                    token = int(ids[rng.randrange(ids.size)])
+                    assert m.accept_token(token)
+                    tokens.append(token)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=walk, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    alone = constrain.compile(fmt, smollm2_vocab, cache=False)
+    checked = 0
+    for records in seen:
+        for tokens, mask in records:
+            m = alone.matcher()
+            assert m.accept_tokens(tokens)
+            assert np.array_equal(m.next_token_bitmask(), mask), tokens
+            checked += 1
+    assert checked > 100
