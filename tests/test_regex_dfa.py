@@ -172,6 +172,8 @@ DIALECT_FACTS = [
     (r"[^\W\d]", ["a", "_"], ["1", "é", " "]),
     # "\0" before 8 or 9 is NUL and that digit (found by fuzz_regex seed 77: it was refused).
     (r"a\09", ["a\x009"], ["a9", "a\x00"]),
+    # ... and at the very end of the pattern (fuzz_regex seed 71, tekken: it was refused).
+    (r"[b\s]\0", ["b\x00", " \x00"], ["b0", "b"]),
 ]
 
 

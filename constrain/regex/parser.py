@@ -308,7 +308,7 @@ class _Parser:
         if c in CLASS_ESCAPES:
             return self.class_escapes[c]
         if c in CONTROL_ESCAPES:
-            if c == "0" and self.peek() in "01234567":
+            if c == "0" and self.peek() and self.peek() in "01234567":  # peek() is "" at the end
                 # "\0" and an octal digit: a legacy octal escape (Annex B), an error in Unicode
                 # mode. Before "8" or "9" it is NUL and that digit in every reading.
                 raise self.unsupported("octal escape", start)
