@@ -90,7 +90,7 @@ class TokenTrie:
             got = classes[self.byte]
             got.setflags(write=False)
             if len(memo) >= self.EDGE_CLASS_MEMO:
-                memo.pop(next(iter(memo)), None)
+                memo.pop(list(memo)[0], None)  # the oldest (list() is one step: safe under threads)
             memo[key] = got
         return got
 
