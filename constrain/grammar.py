@@ -56,7 +56,20 @@ from typing import Any
 import numpy as np
 
 from .errors import AutomatonTooLargeError, ConstraintError
-from .regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_WORK, ByteDFA, Call, Embed
+from .regex.automaton import (
+    DEFAULT_MAX_DFA_STATES,
+    DEFAULT_MAX_WORK,
+    ByteDFA,
+    Call,
+    Embed,
+    build_nfa,
+    dfa_budget_error,
+    epsilon_closure,
+    epsilon_predecessors,
+    reach_back,
+    restrict_bytes,
+    work_budget_error,
+)
 from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable, tree_children
 from .regex.parser import Node
 
@@ -257,19 +270,17 @@ class GrammarAutomaton:
             return
         spec = self._lazy_rules.get(k)
         tree = self.grammar.rules[k]
-        if spec is None and not whole and not isinstance(tree, Embed):
-            spec = tree
-        if spec is not None:
+        if spec is not None or not (whole or isinstance(tree, Embed)):
             table: _AnyOrderRule | _CountedStringRule | _CheckedNumberRule | _SubsetRule
-            if not isinstance(spec, (AnyOrderObject, CountedString, CheckedNumber)):
-                table = _SubsetRule(spec, self.byte_class, self._producible,
+            if spec is None:
+                table = _SubsetRule(tree, self.byte_class, self._producible,
                                     self._dfa_kwargs.get("max_states", DEFAULT_MAX_DFA_STATES), DEFAULT_MAX_WORK)
             elif isinstance(spec, CountedString):
                 table = _CountedStringRule(spec, self.byte_class, self._producible)
             elif isinstance(spec, CheckedNumber):
                 table = _CheckedNumberRule(spec, self.byte_class, self._producible)
             else:
-                table = _AnyOrderRule(spec, _callees(self.grammar.rules[k]), self.byte_class, self._producible)
+                table = _AnyOrderRule(spec, _callees(tree), self.byte_class, self._producible)
             self._calls[k] = table.calls  # type: ignore[assignment]
             self._rows[k] = table.rows  # type: ignore[assignment]
             self._accepting[k] = table.accepting  # type: ignore[assignment]
@@ -519,6 +530,11 @@ class _NumberedStates:
             self._info.append(None)
         return sid
 
+    @property
+    def num_states(self) -> int:
+        """States built so far."""
+        return len(self._keys)
+
 
 # Phases of an any-order object: before "{", after "{", after a member, after a comma, after "}".
 _START, _OPENED, _AFTER_MEMBER, _AFTER_COMMA, _CLOSED = range(5)
@@ -594,11 +610,6 @@ class _AnyOrderRule(_NumberedStates):
             got = self._info[state] = (row, calls, phase == _CLOSED)
         return got
 
-    @property
-    def num_states(self) -> int:
-        """States built so far."""
-        return len(self._keys)
-
 
 class _CountedStringRule:
     """The states of a :class:`CountedString` rule, computed when first reached.
@@ -610,8 +621,6 @@ class _CountedStringRule:
     """
 
     def __init__(self, spec: CountedString, byte_class: np.ndarray, producible: np.ndarray | None) -> None:
-        from .regex.automaton import restrict_bytes
-
         unit = spec.unit if producible is None else restrict_bytes(spec.unit, producible)
         if any(bool((unit.table[q] >= 0).any()) for q in np.flatnonzero(unit.accepting)):
             raise ConstraintError("a counted string's character automaton must be prefix-free")
@@ -676,8 +685,6 @@ class _CheckedNumberRule(_NumberedStates):
     SEARCH_BUDGET = 4000
 
     def __init__(self, spec: CheckedNumber, byte_class: np.ndarray, producible: np.ndarray | None) -> None:
-        from .regex.automaton import restrict_bytes
-
         self.spec = spec
         self.syntax = spec.syntax if producible is None else restrict_bytes(spec.syntax, producible)
         self.num_classes = int(byte_class.max()) + 1
@@ -748,11 +755,6 @@ class _CheckedNumberRule(_NumberedStates):
             got = self._info[state] = (row, [], self._ends(q, text))
         return got
 
-    @property
-    def num_states(self) -> int:
-        """States built so far."""
-        return len(self._keys)
-
 
 class _SubsetRule(_NumberedStates):
     """A rule's DFA, built state by state as parses reach it: each state is a set of the rule's
@@ -772,8 +774,6 @@ class _SubsetRule(_NumberedStates):
 
     def __init__(self, node: Node, byte_class: np.ndarray, producible: np.ndarray | None,
                  max_states: int, max_work: int) -> None:
-        from .regex.automaton import ANCHOR_START, build_nfa, epsilon_predecessors, reach_back
-
         nfa = build_nfa(node)
         self.max_states, self.max_work, self._work = max_states, max_work, 0
         self.num_classes = int(byte_class.max()) + 1
@@ -801,23 +801,14 @@ class _SubsetRule(_NumberedStates):
         # A set needs only the states that read a symbol or accept (as in determinize()).
         self._kept = [q in live and (reads[q] or q in final) for q in range(n)]
         self._final = final
-        self._eps = nfa.eps
-        self._edges = nfa.edges
+        self._nfa = nfa
         # Per NFA state, made when first needed: byte moves as (global class, target) and calls
         # as (rule, target).
         self._moves: list[tuple[list[tuple[int, int]], list[tuple[int, int]]] | None] = [None] * n
         self._state_closure: dict[int, frozenset[int]] = {}
         self._init_states()
         # The start set may cross '^' edges (from the very start only).
-        seen = {nfa.start}
-        todo = [nfa.start]
-        while todo:
-            q = todo.pop()
-            for t in list(nfa.eps[q]) + [t for kind, t in nfa.anchors[q] if kind == ANCHOR_START]:
-                if t not in seen:
-                    seen.add(t)
-                    todo.append(t)
-        self._number(frozenset(q for q in seen if self._kept[q]))
+        self._number(frozenset(q for q in epsilon_closure(nfa, (nfa.start,), True) if self._kept[q]))
         self.rows, self.calls, self.accepting = _Lazy(self, 0), _Lazy(self, 1), _Lazy(self, 2)
 
     def _moves_of(self, q: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -826,7 +817,7 @@ class _SubsetRule(_NumberedStates):
         byte_moves: list[tuple[int, int]] = []
         call_moves: list[tuple[int, int]] = []
         class_byte, usable = self._class_byte, self._usable_class
-        for lo, hi, t in self._edges[q]:
+        for lo, hi, t in self._nfa.edges[q]:
             if lo >= 256:
                 call_moves.append((lo - 256, t))
                 continue
@@ -839,15 +830,7 @@ class _SubsetRule(_NumberedStates):
     def _closure_of(self, q: int) -> frozenset[int]:
         got = self._state_closure.get(q)
         if got is None:
-            seen = {q}
-            todo = [q]
-            eps = self._eps
-            while todo:
-                for t in eps[todo.pop()]:
-                    if t not in seen:
-                        seen.add(t)
-                        todo.append(t)
-            got = self._state_closure[q] = frozenset(p for p in seen if self._kept[p])
+            got = self._state_closure[q] = frozenset(p for p in epsilon_closure(self._nfa, (q,), False) if self._kept[p])
         return got
 
     def _target(self, seeds: set[int]) -> int:
@@ -859,14 +842,10 @@ class _SubsetRule(_NumberedStates):
             return -1
         key = frozenset(out)
         if key not in self._ids and len(self._keys) >= self.max_states:
-            raise AutomatonTooLargeError(
-                f"regex automaton exceeds the DFA budget of {self.max_states} states; "
-                "simplify the pattern or raise max_dfa_states")
+            raise dfa_budget_error(self.max_states)
         self._work += len(key)
         if self._work > self.max_work:
-            raise AutomatonTooLargeError(
-                f"regex automaton construction exceeds its work budget ({self.max_work} steps, "
-                f"{len(self._keys)} states so far); simplify the pattern")
+            raise work_budget_error(self.max_work, len(self._keys))
         return self._number(key)
 
     def info(self, state: int) -> tuple[list[int], list[tuple[int, int]], bool]:
@@ -887,9 +866,4 @@ class _SubsetRule(_NumberedStates):
             calls = [(k, nxt) for k, seeds in by_callee.items() if (nxt := self._target(seeds)) >= 0]
             got = self._info[state] = (row, calls, not self._final.isdisjoint(current))
         return got
-
-    @property
-    def num_states(self) -> int:
-        """States built so far."""
-        return len(self._keys)
 

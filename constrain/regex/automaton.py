@@ -15,6 +15,7 @@ of hanging or exhausting memory.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -395,6 +396,38 @@ def epsilon_predecessors(nfa: NFA) -> list[list[int]]:
     return reverse
 
 
+def epsilon_closure(nfa: NFA, seeds: Any, allow_start_anchor: bool) -> set[int]:
+    """The states reachable from ``seeds`` through epsilon edges (and '^' edges, which only the
+    very start may cross, when ``allow_start_anchor``)."""
+    seen = set(seeds)
+    stack = list(seeds)
+    while stack:
+        q = stack.pop()
+        nexts = list(nfa.eps[q])
+        if allow_start_anchor:
+            nexts.extend(t for kind, t in nfa.anchors[q] if kind == ANCHOR_START)
+        for t in nexts:
+            if t not in seen:
+                seen.add(t)
+                stack.append(t)
+    return seen
+
+
+def dfa_budget_error(max_states: int) -> AutomatonTooLargeError:
+    """The error of a subset construction that makes more than ``max_states`` states."""
+    return AutomatonTooLargeError(
+        f"regex automaton exceeds the DFA budget of {max_states} states; simplify the pattern or raise max_dfa_states"
+    )
+
+
+def work_budget_error(max_work: int, states: int) -> AutomatonTooLargeError:
+    """The error of a subset construction whose sets add up past ``max_work``."""
+    return AutomatonTooLargeError(
+        f"regex automaton construction exceeds its work budget ({max_work} steps, {states} states so far); "
+        "simplify the pattern"
+    )
+
+
 def reach_back(predecessors: list[list[int]], seeds: list[int]) -> set[int]:
     """The states from which one of ``seeds`` is reachable, given each state's predecessors."""
     seen = set(seeds)
@@ -435,18 +468,7 @@ def determinize(
 
     # Epsilon closures, with '^' edges usable only from the very start.
     def closure(seeds, allow_start_anchor: bool) -> frozenset[int]:
-        seen = set(seeds)
-        stack = list(seeds)
-        while stack:
-            q = stack.pop()
-            nexts = list(nfa.eps[q])
-            if allow_start_anchor:
-                nexts.extend(t for kind, t in nfa.anchors[q] if kind == ANCHOR_START)
-            for t in nexts:
-                if t not in seen:
-                    seen.add(t)
-                    stack.append(t)
-        return frozenset(q for q in seen if kept[q])
+        return frozenset(q for q in epsilon_closure(nfa, seeds, allow_start_anchor) if kept[q])
 
     # The closure of a set of states is the union of the closures of its states; those are
     # memoized (most states are reached again and again, from many subsets).
@@ -514,20 +536,14 @@ def determinize(
             j = index.get(target)
             if j is None:
                 if len(sets) >= max_states:
-                    raise AutomatonTooLargeError(
-                        f"regex automaton exceeds the DFA budget of {max_states} states; "
-                        "simplify the pattern or raise max_dfa_states"
-                    )
+                    raise dfa_budget_error(max_states)
                 j = len(sets)
                 index[target] = j
                 sets.append(target)
             row.append(j)
         rows.append(row)
         if work > max_work:
-            raise AutomatonTooLargeError(
-                f"regex automaton construction exceeds its work budget ({max_work} steps, "
-                f"{len(sets)} states so far); simplify the pattern"
-            )
+            raise work_budget_error(max_work, len(sets))
     table = np.array(rows, dtype=np.int32).reshape(len(sets), num_classes)
     accepting = np.array([not final.isdisjoint(s) for s in sets], dtype=bool)
     return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0))
@@ -585,6 +601,7 @@ class DfaMemo:
         self.max_entries = max_entries
         self._items: dict[Any, tuple[Any, int]] = {}
         self._entries = 0
+        self._lock = threading.Lock()  # compilations may run in several threads
 
     def get(self, key: Any) -> Any:
         got = self._items.get(key)
@@ -595,13 +612,14 @@ class DfaMemo:
         size = sum(int(d.table.size) for d in dfas)
         for d in dfas:
             freeze(d)
-        if size > self.max_entries // 4 or key in self._items:
-            return value
-        self._items[key] = (value, size)
-        self._entries += size
-        while self._entries > self.max_entries:
-            oldest = next(iter(self._items))
-            self._entries -= self._items.pop(oldest)[1]
+        with self._lock:
+            if size > self.max_entries // 4 or key in self._items:
+                return value
+            self._items[key] = (value, size)
+            self._entries += size
+            while self._entries > self.max_entries:
+                oldest = next(iter(self._items))
+                self._entries -= self._items.pop(oldest)[1]
         return value
 
 
