@@ -47,9 +47,8 @@ def inputs(data: str, per_category: int, seed: int) -> list[dict]:
                     "texts": texts})
     out.append({"name": "json_object", "response_format": {"type": "json_object"},
                 "texts": [json.dumps({"a": [1, 2, {"b": None}], "c": "text"})]})
-    for item in REGEX_CORPUS:
-        pattern = item[0] if isinstance(item, (tuple, list)) else item.pattern
-        out.append({"name": f"regex/{pattern[:30]}", "response_format": {"type": "regex", "schema": pattern}, "texts": []})
+    for name, pattern in REGEX_CORPUS:
+        out.append({"name": f"regex/{name}", "response_format": {"type": "regex", "schema": pattern}, "texts": []})
     return out
 
 

@@ -29,7 +29,7 @@ from .regex.automaton import (
     restrict_bytes,
 )
 from .regex.setops import is_empty
-from .tokentrie import _lookup, plain_utf8_table, simulates_plain_utf8
+from .tokentrie import _lookup, simulates_plain_utf8
 from .vocab import Vocabulary
 
 #: Wall-clock budget of one compilation, in seconds. The slowest MaskBench schema that compiles
@@ -93,7 +93,6 @@ class CompiledConstraint:
         # the automaton's unguarded rows by state. Insertion-ordered; the oldest entry goes first.
         self._mask_cache: dict[int, np.ndarray] = {}
         self._state_rows: dict[int, np.ndarray] = {}
-        self._plain_utf8: np.ndarray | None = None
         self._simulation_memo: dict[tuple[int, int], bool] = {}
         self._byte_class256 = np.asarray(automaton.byte_class[:256], dtype=np.int64)
         self._mask_cache_size = mask_cache_size
@@ -188,7 +187,7 @@ class CompiledConstraint:
         trie = self.vocab.trie
         automaton = self.automaton
         num_classes = automaton.num_classes
-        plain_table = self._plain_table()
+        plain_table = trie.plain_utf8
         # Level 1 for every byte (the walk needs these entries anyway).
         first = _lookup(automaton, state * num_classes + self._byte_class256)
         candidates = np.flatnonzero((first >= 0) & (plain_table[0] >= 0))
@@ -205,7 +204,7 @@ class CompiledConstraint:
         else:
             plain, rest = trie.plain_split
             alive = first >= 0
-            if good[self._plain_first_bytes].all():
+            if good[trie.plain_first_bytes].all():
                 allowed = plain.copy()  # JSON string interiors: every plain token
             else:
                 allowed = plain & good[trie.first_byte]  # first_byte -1 -> good[255] (never plain)
@@ -220,13 +219,6 @@ class CompiledConstraint:
         if automaton.is_accepting(state):
             allowed[self._eos_ids] = True
         return allowed
-
-    def _plain_table(self) -> np.ndarray:
-        table = self._plain_utf8
-        if table is None:
-            table = self._plain_utf8 = plain_utf8_table(self.vocab.trie.producible_bytes)
-            self._plain_first_bytes = np.flatnonzero(table[0] >= 0)  # bytes a plain token can start with
-        return table
 
     def bitmask_row(self, position: int) -> np.ndarray:
         """The int32 bitmask row at ``position``, computed once per distinct mask and cached.

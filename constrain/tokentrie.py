@@ -265,12 +265,28 @@ class TokenTrie:
         """
         cached = self.__dict__.get("_plain_split")
         if cached is None:
-            table = plain_utf8_table(self.producible_bytes)
-            plain = self.walk(_TableDFA(table), np.arange(256, dtype=np.int64), 0)
+            plain = self.walk(_TableDFA(self.plain_utf8), np.arange(256, dtype=np.int64), 0)
             rest_bytes = [None if plain[i] else t for i, t in enumerate(self._token_bytes)]
             rest = TokenTrie(rest_bytes) if any(rest_bytes) else None
             cached = self.__dict__["_plain_split"] = (plain, rest)
         return cached
+
+    @property
+    def plain_utf8(self) -> np.ndarray:
+        """:func:`plain_utf8_table` restricted to this vocabulary's bytes (computed once; read-only)."""
+        cached = self.__dict__.get("_plain_utf8")
+        if cached is None:
+            cached = plain_utf8_table(self.producible_bytes)
+            cached.flags.writeable = False
+            self.__dict__["_plain_utf8"] = cached
+            self.__dict__["_plain_first_bytes"] = np.flatnonzero(cached[0] >= 0)
+        return cached
+
+    @property
+    def plain_first_bytes(self) -> np.ndarray:
+        """The bytes a plain token can start with (see :attr:`plain_utf8`)."""
+        self.plain_utf8  # noqa: B018 - computes both
+        return self.__dict__["_plain_first_bytes"]
 
     @property
     def root_of_byte(self) -> np.ndarray:

@@ -453,3 +453,36 @@ def compile_regex_fresh(pattern):
     from constrain.regex.automaton import DEFAULT_MAX_DFA_STATES, DEFAULT_MAX_NFA_STATES
 
     return _compile_regex(pattern, False, False, False, DEFAULT_MAX_NFA_STATES, DEFAULT_MAX_DFA_STATES)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_small_minimize_is_the_vectorized_one(data):
+    """Small automata are minimized on Python lists; the result must be the vectorized path's,
+    array for array (same numbering of states and byte classes), trimmed or refined."""
+    import numpy as np
+
+    from constrain.regex import automaton
+
+    n = data.draw(st.integers(1, 20))
+    k = data.draw(st.integers(1, 6))
+    table = np.array(data.draw(st.lists(st.lists(st.integers(-1, n - 1), min_size=k, max_size=k),
+                                        min_size=n, max_size=n)), dtype=np.int32).reshape(n, k)
+    accepting = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    byte_class = np.array([b % k for b in range(256)], dtype=np.int32)
+    dfa = automaton.ByteDFA(byte_class=byte_class, table=table, accepting=accepting,
+                            start=data.draw(st.integers(0, n - 1)))
+    refine = data.draw(st.booleans())
+    small = automaton._minimize_small(dfa, refine)
+    assert automaton.ByteDFA is type(small)
+    saved = automaton._PYTHON_MINIMIZE_ENTRIES
+    automaton._PYTHON_MINIMIZE_ENTRIES = -1  # force the vectorized path
+    try:
+        vectorized = automaton.minimize(dfa, refine=refine)
+    finally:
+        automaton._PYTHON_MINIMIZE_ENTRIES = saved
+    assert small.table.tolist() == vectorized.table.tolist()
+    assert small.byte_class.tolist() == vectorized.byte_class.tolist()
+    assert small.accepting.tolist() == vectorized.accepting.tolist()
+    if refine:  # minimal: refining the result again merges nothing
+        assert automaton.minimize(small, refine=True).num_states == small.num_states
