@@ -486,3 +486,41 @@ def test_small_minimize_is_the_vectorized_one(data):
     assert small.accepting.tolist() == vectorized.accepting.tolist()
     if refine:  # minimal: refining the result again merges nothing
         assert automaton.minimize(small, refine=True).num_states == small.num_states
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from([r'"[^"\\]*"', r"[a-c]*", r"(ab|b)+c?", r"[^a]{0,3}", r"é?[a-z\u00e9]{1,4}"]),
+       st.sets(st.text(alphabet='abcé"\\', max_size=4), max_size=6))
+def test_without_words_is_the_difference(pattern, words):
+    """``without_words`` (object keys minus the declared names, built directly) has the language of
+    the general product ``difference`` with the words' automaton: equal once minimized."""
+    from constrain.regex.automaton import minimize
+    from constrain.regex.parser import Alt, Chars, Concat
+    from constrain.regex.setops import difference, without_words
+
+    dfa = compile_regex(pattern)
+    fast = minimize(without_words(dfa, {w.encode("utf-8") for w in words}))
+    if words:
+        def literal(w: str):
+            return Concat(tuple(Chars(((ord(ch), ord(ch)),)) for ch in w))
+        excluded = constrain.regex.regex_to_dfa(Alt(tuple(literal(w) for w in sorted(words))))
+        slow = difference(dfa, excluded)
+    else:
+        slow = dfa
+    assert fast.table.tolist() == slow.table.tolist()
+    assert fast.accepting.tolist() == slow.accepting.tolist()
+    assert fast.byte_class.tolist() == slow.byte_class.tolist()
+    for w in words:
+        assert not fast.fullmatch(w.encode("utf-8"))
+    # Trimmed: every state reachable from the start can still reach acceptance.
+    from constrain.regex.automaton import _coreachable
+
+    direct = without_words(dfa, {w.encode("utf-8") for w in words})
+    alive = _coreachable(direct.table, direct.accepting)
+    seen, todo = {direct.start}, [direct.start]
+    while todo:
+        for t in direct.table[todo.pop()].tolist():
+            if t >= 0 and t not in seen:
+                seen.add(t)
+                todo.append(t)
+    assert all(alive[q] for q in seen)

@@ -37,7 +37,7 @@ from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
 from ..regex.product import intersect as intersection
-from ..regex.setops import difference, is_empty, union
+from ..regex.setops import difference, is_empty, union, without_words
 from . import strings
 from .refs import DATA_KEYWORDS, RefResolver
 from .strings import EMPTY, literal, value_literal
@@ -2559,6 +2559,5 @@ def _key_excluding(names: list[str]) -> Node:
         keys = _KEY_CACHE[pattern] = compile_regex(pattern)
     if names:
         spellings = sorted({json.dumps(n, ensure_ascii=False) for n in names} | {json.dumps(n) for n in names})
-        excluded = _dfa_of(Alt(tuple(literal(t) for t in spellings)) if len(spellings) > 1 else literal(spellings[0]))
-        keys = difference(keys, excluded)
+        keys = without_words(keys, {t.encode("utf-8") for t in spellings})
     return Embed(keys)

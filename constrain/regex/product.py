@@ -79,6 +79,10 @@ def intersect(a: ByteDFA, b: ByteDFA, *, max_states: int = DEFAULT_MAX_DFA_STATE
     col_b = class_b[representative]
     num_classes = len(representative)
 
+    # Rows as Python lists, read through each operand's column of every product class: one
+    # numpy call per product state cost more than the whole row (most products are small).
+    rows_a = table_a[:, col_a].tolist()
+    rows_b = table_b[:, col_b].tolist()
     nb = b.num_states
     index: dict[int, int] = {a.start * nb + b.start: 0}
     pairs: list[tuple[int, int]] = [(a.start, b.start)]
@@ -89,15 +93,12 @@ def intersect(a: ByteDFA, b: ByteDFA, *, max_states: int = DEFAULT_MAX_DFA_STATE
         i += 1
         if not i & 63:
             deadline.check()
-        ta = table_a[p, col_a]
-        tb = table_b[q, col_b]
-        live = (ta >= 0) & (tb >= 0)
-        keys = np.where(live, ta * nb + tb, -1).tolist()
         row = []
-        for key in keys:
-            if key < 0:
+        for ta, tb in zip(rows_a[p], rows_b[q]):
+            if ta < 0 or tb < 0:
                 row.append(-1)
                 continue
+            key = ta * nb + tb
             j = index.get(key)
             if j is None:
                 if len(pairs) >= max_states:
@@ -108,12 +109,13 @@ def intersect(a: ByteDFA, b: ByteDFA, *, max_states: int = DEFAULT_MAX_DFA_STATE
                     )
                 j = len(pairs)
                 index[key] = j
-                pairs.append(divmod(key, nb))
+                pairs.append((ta, tb))
             row.append(j)
         rows.append(row)
 
     table = np.array(rows, dtype=np.int32).reshape(len(pairs), num_classes)
-    accepting = np.array([bool(a.accepting[p]) and bool(b.accepting[q]) for p, q in pairs], dtype=bool)
+    accepting_a, accepting_b = a.accepting.tolist(), b.accepting.tolist()
+    accepting = np.array([accepting_a[p] and accepting_b[q] for p, q in pairs], dtype=bool)
     return minimize(ByteDFA(byte_class=byte_class, table=table, accepting=accepting, start=0))
 
 
