@@ -238,3 +238,48 @@ def test_canonical_count_keeps_what_a_token_can_see(level, low, span, horizon):
         assert (level + j >= low) == (same + j >= low)
         if high is not None:
             assert (level + j <= high) == (same + j <= high)
+
+
+# -- the projected trie (dense passes over byte-class strings) ------------------------------------
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f["type"] in ("regex", "json_object")] + [FORMATS[1]],
+                         ids=lambda f: f["type"] + ":" + str(f.get("json_schema", f.get("schema", "")))[:30])
+def test_projected_dense_passes_equal_brute_force(family, fmt, monkeypatch):
+    """Every dense pass goes over the projected trie (built at once): the masks stay exact."""
+    monkeypatch.setattr(TokenTrie, "PROJECT_AFTER_PASSES", 1)
+    name, vocab, _ = family
+    compiled = constrain.compile(fmt, vocab, cache=False)
+    kind = "json" if fmt["type"].startswith("json") else fmt["type"]
+    rng = random.Random(f"projected:{name}:{fmt}")
+    checked = 0
+    for m in _walk_positions(compiled, rng, 3, PREFIXES[kind]):
+        if not m.is_terminated():
+            assert np.array_equal(m.next_token_bitmask(), _expected_row(compiled, m.state)), (name, fmt, m.state)
+            checked += 1
+    assert checked >= 3
+    assert vocab.trie.__dict__.get("_projection_memo"), "no dense pass used the projected trie"
+
+
+_PROJECTION_PATTERNS = [r"[a-c]{1,4}(x|yz)*", r"[^a]b?[ab]{2,5}", r"(ab|a)*c?", r"[a-z]+é?[0-9]{0,2}", r".{0,3}a"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(tokens=st.lists(st.binary(min_size=1, max_size=6).filter(lambda b: b.isascii()) | st.sampled_from(
+    [b"ab", b"abc", b"aaaa", b"zz", "é".encode(), b"\xc3", b"12", b"x"]), min_size=1, max_size=60, unique=True),
+    pattern=st.sampled_from(_PROJECTION_PATTERNS))
+def test_projected_trie_walk_is_the_byte_trie_walk(tokens, pattern):
+    """On random small vocabularies, a dense walk over the projected trie gives the brute-force
+    mask in every state of the regex's DFA."""
+    vocab = constrain.Vocabulary.from_token_bytes([None] + tokens, eos_token_ids=[0])
+    try:
+        c = constrain.compile({"type": "regex", "schema": pattern}, vocab, cache=False)
+    except constrain.ConstraintError:
+        return  # no output of this vocabulary can match
+    projected = c.vocab.trie.projection(c._byte_class256)
+    projected = projected or c.vocab.trie.projection(c._byte_class256)  # built on the second ask
+    assert projected is not None
+    for state in range(c.automaton.num_states):
+        trie = c.vocab.trie  # the walk's first level, as TokenTrie.walk hands it over
+        first = trie.root_children
+        nxt = c.automaton.flat_table[state * c.automaton.num_classes + c._byte_class256[trie.byte[first]]]
+        got = projected.walk(c.automaton, 2, [first[nxt >= 0]], [nxt[nxt >= 0].astype(np.int64)])
+        assert np.array_equal(got, _brute_automaton_mask(c, state)), (pattern, state)

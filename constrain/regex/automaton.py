@@ -249,22 +249,46 @@ def _emit_dfa(nfa: NFA, dfa: "ByteDFA", src: int, dst: int) -> None:
 
 
 def _emit_chars(nfa: NFA, ranges: Ranges, src: int, dst: int) -> None:
-    # Share the states of common byte prefixes (e.g. every 3-byte sequence led by 0xE1..0xEC).
-    prefix_states: dict[tuple[tuple[int, int], ...], int] = {(): src}
+    template = _CHARS_TEMPLATES.get(ranges)
+    if template is None:
+        template = _chars_template(ranges)
+        if len(_CHARS_TEMPLATES) >= _CHARS_TEMPLATES_SIZE:
+            _CHARS_TEMPLATES.clear()
+        _CHARS_TEMPLATES[ranges] = template
+    inner, edges = template
+    # Local state 0 is src, 1 is dst, 2.. are fresh states.
+    states = [src, dst] + [nfa.new_state() for _ in range(inner)]
+    out = nfa.edges
+    for a, blo, bhi, b in edges:
+        out[states[a]].append((blo, bhi, states[b]))
+
+
+def _chars_template(ranges: Ranges) -> tuple[int, list[tuple[int, int, int, int]]]:
+    """The NFA fragment of a character set, in local state numbers (0: entry, 1: exit, 2..: the
+    states inside multi-byte sequences): ``(number of inner states, edges (from, lo, hi, to))``.
+    Common byte prefixes share their states (e.g. every 3-byte sequence led by 0xE1..0xEC)."""
+    prefix_states: dict[tuple[tuple[int, int], ...], int] = {(): 0}
+    edges: list[tuple[int, int, int, int]] = []
     for lo, hi in ranges:
         for seq in utf8_sequences(lo, min(hi, MAX_CODE_POINT)):
-            cur = src
+            cur = 0
             for k, (blo, bhi) in enumerate(seq):
                 if k == len(seq) - 1:
-                    nfa.edges[cur].append((blo, bhi, dst))
+                    edges.append((cur, blo, bhi, 1))
                 else:
                     key = tuple(seq[: k + 1])
                     nxt = prefix_states.get(key)
                     if nxt is None:
-                        nxt = nfa.new_state()
-                        prefix_states[key] = nxt
-                        nfa.edges[cur].append((blo, bhi, nxt))
+                        nxt = prefix_states[key] = len(prefix_states) + 1
+                        edges.append((cur, blo, bhi, nxt))
                     cur = nxt
+    return len(prefix_states) - 1, edges
+
+
+#: Character-set fragments by their code point ranges: sets recur in every rule of a grammar
+#: (string characters, digits, whitespace) and across patterns.
+_CHARS_TEMPLATES: dict[Ranges, tuple[int, list[tuple[int, int, int, int]]]] = {}
+_CHARS_TEMPLATES_SIZE = 4096
 
 
 # --------------------------------------------------------------------------------------------
