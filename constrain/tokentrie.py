@@ -97,19 +97,23 @@ class TokenTrie:
     #: Projected tries remembered per byte partition (each ~2 MB on a 131k vocabulary), and the
     #: dense passes a partition makes before its projection is built (the first one, often a
     #: compilation's first mask, does not pay the ~15 ms build).
+    #: A grammar's partition (~60 classes: each letter of a property name is one) shrinks the
+    #: trie less, so it waits for more passes to pay the build back.
     PROJECTION_MEMO = 8
     PROJECT_AFTER_PASSES = 2
+    PROJECT_AFTER_PASSES_LAZY = 12
 
-    def projection(self, byte_class: np.ndarray) -> ProjectedTrie | None:
+    def projection(self, byte_class: np.ndarray, after: int | None = None) -> ProjectedTrie | None:
         """The trie of the tokens' byte-class strings under ``byte_class`` (see
-        :class:`ProjectedTrie`), once this partition has asked for enough dense passes; None before."""
+        :class:`ProjectedTrie`), once this partition has asked for ``after`` dense passes
+        (default :attr:`PROJECT_AFTER_PASSES`); None before."""
         key = np.asarray(byte_class[:256], dtype=np.int16).tobytes()
         memo = self.__dict__.setdefault("_projection_memo", {})
         got = memo.get(key)
         if got is None:
             passes = self.__dict__.setdefault("_dense_passes", {})
             passes[key] = passes.get(key, 0) + 1
-            if passes[key] < self.PROJECT_AFTER_PASSES:
+            if passes[key] < (self.PROJECT_AFTER_PASSES if after is None else after):
                 return None
             if len(passes) > 4 * self.PROJECTION_MEMO:
                 passes.clear()
@@ -181,7 +185,10 @@ class TokenTrie:
             depth += 1
             level_size = self.level_start[depth + 1] - self.level_start[depth]
             if level_size >= self.DENSE_MIN_LEVEL and total * self.DENSE_FRACTION > level_size:
-                projected = self.projection(byte_class) if roots is None else None
+                projected = None
+                if roots is None:
+                    after = self.PROJECT_AFTER_PASSES_LAZY if automaton.lazy else self.PROJECT_AFTER_PASSES
+                    projected = self.projection(byte_class, after)
                 if projected is not None:
                     return projected.walk(automaton, depth, alive_nodes, alive_states)
                 return self._dense_walk(automaton, self.edge_classes(byte_class), depth, alive_nodes, alive_states)

@@ -125,15 +125,27 @@ class NFA:
 
     def new_state(self) -> int:
         if len(self.eps) >= self.max_states:
-            raise AutomatonTooLargeError(
-                f"regex automaton exceeds the NFA budget of {self.max_states} states "
-                "(large counted repetitions such as {1000}{1000} multiply); simplify the pattern "
-                "or raise max_nfa_states"
-            )
+            raise self._budget_error()
         self.eps.append([])
         self.edges.append([])
         self.anchors.append([])
         return len(self.eps) - 1
+
+    def _budget_error(self) -> AutomatonTooLargeError:
+        return AutomatonTooLargeError(
+            f"regex automaton exceeds the NFA budget of {self.max_states} states "
+            "(large counted repetitions such as {1000}{1000} multiply); simplify the pattern "
+            "or raise max_nfa_states"
+        )
+
+    def new_states(self, count: int) -> list[int]:
+        """``count`` new states (the budget checked once)."""
+        first = len(self.eps)
+        if first + count > self.max_states:
+            raise self._budget_error()
+        for lists in (self.eps, self.edges, self.anchors):
+            lists.extend([] for _ in range(count))
+        return list(range(first, first + count))
 
 
 def build_nfa(node: Node, max_states: int = DEFAULT_MAX_NFA_STATES) -> NFA:
@@ -236,15 +248,19 @@ def byte_runs(byte_class: np.ndarray) -> dict[int, list[tuple[int, int]]]:
 
 def _emit_dfa(nfa: NFA, dfa: "ByteDFA", src: int, dst: int) -> None:
     """Copy a DFA's states and byte transitions between ``src`` and ``dst``."""
-    states = [nfa.new_state() for _ in range(dfa.num_states)]
+    states = nfa.new_states(dfa.num_states)
     nfa.eps[src].append(states[dfa.start])
     runs = byte_runs(dfa.byte_class)
-    for s in range(dfa.num_states):
-        for c, t in enumerate(dfa.table[s].tolist()):
+    rows = dfa.table.tolist()
+    accepting = dfa.accepting.tolist()
+    edges = nfa.edges
+    for s, row in enumerate(rows):
+        out = edges[states[s]]
+        for c, t in enumerate(row):
             if t >= 0:
                 for blo, bhi in runs.get(c, ()):
-                    nfa.edges[states[s]].append((blo, bhi, states[t]))
-        if dfa.accepting[s]:
+                    out.append((blo, bhi, states[t]))
+        if accepting[s]:
             nfa.eps[states[s]].append(dst)
 
 
@@ -257,7 +273,7 @@ def _emit_chars(nfa: NFA, ranges: Ranges, src: int, dst: int) -> None:
         _CHARS_TEMPLATES[ranges] = template
     inner, edges = template
     # Local state 0 is src, 1 is dst, 2.. are fresh states.
-    states = [src, dst] + [nfa.new_state() for _ in range(inner)]
+    states = [src, dst] + nfa.new_states(inner) if inner else [src, dst]
     out = nfa.edges
     for a, blo, bhi, b in edges:
         out[states[a]].append((blo, bhi, states[b]))
