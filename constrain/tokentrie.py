@@ -94,11 +94,11 @@ class TokenTrie:
             memo[key] = got
         return got
 
-    #: Projected tries remembered per byte partition (each ~2 MB on a 131k vocabulary), and the
+    #: Projected tries remembered per byte partition (3-6 MB each on a 131k vocabulary), and the
     #: dense passes a partition makes before its projection is built (the first one, often a
-    #: compilation's first mask, does not pay the ~15 ms build).
-    #: A grammar's partition (~60 classes: each letter of a property name is one) shrinks the
-    #: trie less, so it waits for more passes to pay the build back.
+    #: compilation's first mask, does not pay the ~15 ms build). A grammar's partition (~60
+    #: classes: each letter of a property name is one) shrinks the trie less, so it waits for
+    #: more passes to pay the build back.
     PROJECTION_MEMO = 8
     PROJECT_AFTER_PASSES = 2
     PROJECT_AFTER_PASSES_LAZY = 12
@@ -378,7 +378,7 @@ class ProjectedTrie:
     Nodes whose prefixes have the same class string merge: an automaton with that partition
     reads them alike, so it reaches the same state on all of them. A regex like
     ``[A-Za-z_]\\w{0,30}`` has 717 projected nodes where tekken's trie has 266k; a schema's
-    grammar (property names make each of their letters a class) still about 60% fewer. A dense
+    grammar (property names make each of their letters a class) only about 40% fewer. A dense
     pass over the projected trie then costs its levels plus one gather over the vocabulary.
 
     Arrays, numbered breadth-first as the token trie: ``parent``, ``cls`` (the class of the

@@ -524,3 +524,30 @@ def test_without_words_is_the_difference(pattern, words):
                 seen.add(t)
                 todo.append(t)
     assert all(alive[q] for q in seen)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 0x800), st.integers(0, 0x800)).map(sorted).map(tuple),
+                         min_size=1, max_size=3).map(lambda r: tuple(sorted(r))), min_size=0, max_size=6),
+       st.one_of(st.none(), st.lists(st.booleans(), min_size=256, max_size=256)))
+def test_tree_byte_classes_are_the_signature_partition(char_sets, producible):
+    """Grammar byte classes: two bytes share a class iff no character set's UTF-8 byte ranges
+    and no producible-bytes mask tells them apart; classes are numbered by first byte."""
+    import numpy as np
+
+    from constrain.regex.lazy import TreeInfo, _byte_ranges
+    from constrain.regex.parser import Chars, Concat
+
+    trees = [Concat(tuple(Chars(r) for r in char_sets))]
+    allowed = None if producible is None else np.array(producible, dtype=bool)
+    got = TreeInfo(trees).byte_classes(allowed).tolist()
+    spans = sorted(set().union(*[_byte_ranges(r) for r in char_sets])) if char_sets else []
+
+    def signature(b: int) -> tuple:
+        if allowed is not None and not allowed[b]:
+            return ("dead",)
+        return tuple(lo <= b <= hi for lo, hi in spans)
+
+    numbering: dict[tuple, int] = {}
+    expected = [numbering.setdefault(signature(b), len(numbering)) for b in range(256)]
+    assert got == expected
