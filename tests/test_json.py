@@ -1080,6 +1080,37 @@ COMPLETENESS_FIXES = {
         [[1.2], [63.9, 93.0], [1.5, 3, 101.1 - 0.3]],
         [[0.9], [1.3], [102], [0.3]],
     ),
+    # An optional discriminator made required lost the objects without it that fail the other
+    # branch anyway: here those holding p0 as an object (fuzz_json seed 601 case 1182, tekken).
+    "one_of_optional_discriminator_keeps_other_separators": (
+        {"oneOf": [
+            {"type": "object", "additionalProperties": False,
+             "properties": {"p0": {"type": "object"}, "p3": {"type": "object"}}},
+            {"type": "object", "additionalProperties": False,
+             "properties": {"p0": {"type": "string"}, "p3": {"enum": [True]}}}]},
+        [{"p0": {}}, {"p3": {}}, {"p0": {"a": 1}, "p3": {}}, {"p0": "x"}, {"p3": True}, {"p0": "x", "p3": True}],
+        [{}, {"p0": {}, "p3": True}, {"p0": 1}, {"q": 1}],
+    ),
+    # The same with constant discriminators and a property only one branch declares
+    # (MaskBench o90946's shape: {"first": true} is valid, the other branch forbids "first").
+    "one_of_const_discriminators_and_own_properties": (
+        {"oneOf": [
+            {"type": "object", "additionalProperties": False,
+             "properties": {"kind": {"const": "first"}, "first": {"type": "boolean"}}},
+            {"type": "object", "additionalProperties": False,
+             "properties": {"kind": {"const": "second"}, "second": {"type": "boolean"}}}]},
+        [{"first": True}, {"second": False}, {"kind": "first"}, {"kind": "second", "second": True}],
+        [{}, {"kind": "first", "second": True}, {"first": True, "second": True}, {"kind": "third"}],
+    ),
+    # A discriminator the other branch requires: this branch's objects without it fail the
+    # other one, so they are valid (they were dropped by making it required here too).
+    "one_of_discriminator_required_by_the_other_branch": (
+        {"oneOf": [
+            {"type": "object", "properties": {"kind": {"const": "a"}, "x": {"type": "integer"}}},
+            {"type": "object", "properties": {"kind": {"const": "b"}}, "required": ["kind"]}]},
+        [{}, {"x": 1}, {"kind": "a"}, {"kind": "b"}, {"kind": "b", "x": "s"}],
+        [{"kind": "c"}, {"x": "s"}, {"kind": "a", "x": "s"}, []],
+    ),
     # A negated (or exclusive) number schema whose bounds no number fits holds for no number:
     # its complement is every number (fuzz_json seed 201 case 20 refused the whole oneOf).
     "negated_empty_number_range": (

@@ -1056,7 +1056,16 @@ class SchemaCompiler:
                                       and self._const_values_disjoint(mine[name], theirs[name], base, ptr)), None)
                 required = [r for r in narrowed.get("required", []) if isinstance(r, str)]
                 if discriminator is not None:
-                    narrowed["required"] = required + [discriminator]
+                    # With the discriminator present this branch fails the other one. Without
+                    # it, objects holding a property the other branch forbids, or holds only
+                    # with disjoint values, fail it too: those stay (fuzz_json seed 601 case
+                    # 1182: {"p0": {}} against a branch whose p0 is a string).
+                    separators = [k for k in self._separating_properties(mine, other, theirs, base, ptr)
+                                  if k != discriminator and k not in required]
+                    if separators and len(separators) < _MAX_ONE_OF_KEYS and "anyOf" not in narrowed:
+                        narrowed["anyOf"] = _first_present([discriminator] + separators)
+                    else:
+                        narrowed["required"] = required + [discriminator]
                 else:
                     candidates = [r for r in other.get("required", []) if isinstance(r, str) and r not in required]
                     if candidates and _differs_in_required_only(branches[i], other):
@@ -1072,13 +1081,33 @@ class SchemaCompiler:
                         # The other branch requires nothing: this one must hold one of its own
                         # properties that the other cannot hold (objects without any satisfy both
                         # when the declared names do not meet).
-                        own = [k for k in mine if k not in required and self._forbids(other, theirs, k)]
+                        own = [k for k in self._separating_properties(mine, other, theirs, base, ptr) if k not in required]
                         if not own or len(own) > _MAX_ONE_OF_KEYS or "anyOf" in narrowed:
                             return None
-                        narrowed["anyOf"] = [{"required": [k]} for k in own]
+                        narrowed["anyOf"] = _first_present(own)
                 if not self._disjoint(narrowed, other, base, ptr):
                     return None
         return out
+
+    def _separating_properties(self, mine: dict, other: dict, theirs: dict, base: str, ptr: str) -> list[str]:
+        """Names declared in ``mine`` whose presence makes an object fail ``other``: ``other``
+        forbids the name, or declares it with a schema no value of ours satisfies."""
+        return [k for k in mine if mine[k] is not False and (self._forbids(other, theirs, k)
+                or (k in theirs and self._property_schemas_disjoint(mine[k], theirs[k], base, ptr)))]
+
+    def _property_schemas_disjoint(self, a: Any, b: Any, base: str, ptr: str, depth: int = 0) -> bool:
+        """No value satisfies both property schemas (references resolved; False when unsure)."""
+        if depth > 4:
+            return False
+        if self._const_values_disjoint(a, b, base, ptr):
+            return True
+        try:
+            x, y = self._as_dict(a, ptr, base, 0), self._as_dict(b, ptr, base, 0)
+        except InvalidSchemaError:
+            return False
+        except UnsupportedSchemaError:
+            return False
+        return self._disjoint(x, y, base, ptr, depth + 1)
 
     def _const_values_disjoint(self, a: Any, b: Any, base: str, ptr: str) -> bool:
         """One property schema pins its values to a finite set (const/enum, also through
@@ -1178,7 +1207,13 @@ class SchemaCompiler:
                 if self._forbids(y, y_props, name):
                     return True
                 # A discriminator: x requires it with values that y's declaration excludes.
-                if name in x_props and name in y_props and self._const_values_disjoint(x_props[name], y_props[name], base, ptr):
+                if name in x_props and name in y_props and self._property_schemas_disjoint(x_props[name], y_props[name], base, ptr, depth):
+                    return True
+            for name in y.get("required", []):
+                # y requires a property x can hold only with values y's declaration excludes:
+                # x's objects lack it, or hold it with such a value.
+                if (isinstance(name, str) and name in x_props and name in y_props
+                        and self._property_schemas_disjoint(x_props[name], y_props[name], base, ptr, depth)):
                     return True
             alternatives = x.get("anyOf")
             if isinstance(alternatives, list) and alternatives and depth < 4 and all(isinstance(br, dict) for br in alternatives):
@@ -2342,6 +2377,13 @@ def _negated_required(schema: dict) -> list[set[str]]:
             continue
         found.append({r for r in part["required"] if isinstance(r, str)})
     return found
+
+
+def _first_present(names: list[str]) -> list[dict]:
+    """Alternatives meaning "one of ``names`` is present", made mutually exclusive (the i-th:
+    ``names[i]`` present, the ones before it absent) so an object parses one way only: with
+    overlapping alternatives, every nested object holding two names doubled the parses alive."""
+    return [{"required": [k], "$forbidden": names[:i]} if i else {"required": [k]} for i, k in enumerate(names)]
 
 
 def _only_object_keywords(schema: dict) -> bool:
