@@ -18,6 +18,7 @@ import numpy as np
 from . import deadline
 from .bitmask import bitmask_width, mask_to_bitmask_row
 from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
+from .gcpause import gc_paused
 from .grammar import DEFAULT_MAX_DEPTH, GrammarAutomaton
 from .jsonschema.compiler import JsonOptions, SchemaCompiler
 from .matcher import TERMINATED, Matcher
@@ -232,6 +233,10 @@ class CompiledConstraint:
         return row
 
     def _compute_row(self, position: int) -> np.ndarray:
+        with gc_paused:  # a new mask allocates many parse stacks (see constrain.gcpause)
+            return self._compute_row_now(position)
+
+    def _compute_row_now(self, position: int) -> np.ndarray:
         if position < 0:
             row = mask_to_bitmask_row(self._automaton_mask(position))
         elif self._ws_rows is None:
@@ -361,6 +366,9 @@ def compile(
 ) -> CompiledConstraint:
     """Compile a chat-completions ``response_format`` for ``vocab``.
 
+    Python's cyclic garbage collector is paused while it runs, and while a matcher computes a
+    mask not seen before (:mod:`constrain.gcpause`; it is switched back on afterwards).
+
     Args:
         response_format: ``None`` or ``{"type": "text"}`` (no constraint), or
             ``{"type": "regex", "schema": "<regex>"}`` (the whole output must fullmatch the regex;
@@ -413,7 +421,7 @@ def compile(
     ):
         raise ConstraintError(f"max_compile_seconds must be a positive number or None, not {max_compile_seconds!r}")
     json_options = JsonOptions(whitespace=whitespace, lenient=lenient, property_order=property_order)
-    with deadline.time_budget(max_compile_seconds):
+    with deadline.time_budget(max_compile_seconds), gc_paused:
         compiled = _compile_uncached(
             response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
         )

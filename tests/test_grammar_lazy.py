@@ -207,3 +207,73 @@ def test_threads_sharing_a_lazy_automaton_get_the_same_masks(smollm2_vocab):
             assert np.array_equal(m.next_token_bitmask(), mask), tokens
             checked += 1
     assert checked > 100
+
+
+def _productive_fixed_point(rules):
+    """Reference: rules that match some finite text, by iterating to a fixed point."""
+
+    def finishes(node, productive):
+        if isinstance(node, Call):
+            return node.rule in productive
+        if isinstance(node, Chars):
+            return bool(node.ranges)
+        if isinstance(node, Concat):
+            return all(finishes(n, productive) for n in node.items)
+        if isinstance(node, Alt):
+            return any(finishes(n, productive) for n in node.options)
+        if isinstance(node, Repeat):
+            return node.min == 0 or finishes(node.item, productive)
+        return True
+
+    productive: set[int] = set()
+    while True:
+        grown = {k for k, tree in enumerate(rules) if finishes(tree, productive)}
+        if grown == productive:
+            return productive
+        productive = grown
+
+
+def _random_rules(rng: random.Random, num_rules: int):
+    def tree(depth):
+        kind = rng.randrange(6 if depth < 3 else 2)
+        if kind == 0:
+            return Call(rng.randrange(num_rules))  # callees numbered before callers too (recursion)
+        if kind == 1:
+            return Chars(((97, 98),) if rng.random() < 0.9 else ())
+        if kind == 2:
+            return Concat(tuple(tree(depth + 1) for _ in range(rng.randint(1, 3))))
+        if kind == 3:
+            return Alt(tuple(tree(depth + 1) for _ in range(rng.randint(1, 3))))
+        return Repeat(tree(depth + 1), rng.choice([0, 1, 2]), rng.choice([None, 3]))
+
+    return [tree(0) for _ in range(num_rules)]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_unproductive_rules_are_the_fixed_point(seed):
+    """Cutting unproductive rules (a fast single pass, the worklist when it fails) agrees with
+    the plain fixed point on random rule sets, recursion included."""
+    from constrain.jsonschema.compiler import _without_unproductive_rules
+
+    rng = random.Random(seed)
+    rules = _random_rules(rng, rng.randint(1, 6))
+    productive = _productive_fixed_point(rules)
+    out = _without_unproductive_rules(rules)
+    if 0 not in productive:
+        assert out is None
+        return
+    assert out is not None and len(out) == len(rules)
+    # Pruning keeps exactly the productive rules productive, and no call into a cut rule.
+    assert _productive_fixed_point(list(out)) == productive
+    for k in range(len(rules)):
+        if k not in productive:
+            assert out[k] == Chars(())
+        elif len(productive) == len(rules):
+            assert out[k] is rules[k]
+        stack = [out[k]]
+        while stack:
+            node = stack.pop()
+            assert not (isinstance(node, Call) and node.rule not in productive)
+            stack.extend(getattr(node, "items", ()) or getattr(node, "options", ()))
+            if isinstance(node, Repeat):
+                stack.append(node.item)

@@ -2238,6 +2238,16 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
             callees(node.item, out, seen)
         return out
 
+    # Callees are numbered after their callers (a rule gets its number before its body is
+    # compiled), but for recursion: one pass from the last rule to the first usually finds
+    # every rule productive, each checked once, with no call graph built.
+    for k in range(len(rules) - 1, -1, -1):
+        if not can_finish(rules[k], {}):
+            productive.clear()
+            break
+        productive.add(k)
+    else:
+        return tuple(rules)
     callers: list[set[int]] = [set() for _ in rules]
     for k, tree in enumerate(rules):
         for callee in callees(tree, set(), set()):
