@@ -383,14 +383,60 @@ class GrammarAutomaton:
         return self._intern(frozenset(out))
 
     def resolve(self, flat_indices: np.ndarray) -> None:
-        """Compute the table entries at ``flat_indices`` (indices into :attr:`flat_table`)."""
+        """Compute the table entries at ``flat_indices`` (indices into :attr:`flat_table`).
+
+        A token walk asks for many classes of each configuration, and most of them lead to the
+        same few configurations (in a string, every plain character class to the same state):
+        per configuration, classes whose column (the next state of each expanded stack) is the
+        same share one target, so each distinct target is built and interned once.
+        """
         with self._lock:
             cids, classes = np.divmod(np.unique(flat_indices), self.num_classes)
             todo = self._table[cids, classes] == UNKNOWN
             cids, classes = cids[todo], classes[todo]
-            step = self._step
-            found = [step(cid, cls) for cid, cls in zip(cids.tolist(), classes.tolist())]
+            cid_list, class_list = cids.tolist(), classes.tolist()
+            found: list[int] = []
+            intern = self._intern
+            i, n = 0, len(cid_list)
+            while i < n:  # the indices are sorted: each configuration's classes are together
+                cid = cid_list[i]
+                j = i + 1
+                while j < n and cid_list[j] == cid:
+                    j += 1
+                exp = self._expanded(cid)
+                targets: dict[Any, int] = {}
+                if len(exp) == 1:
+                    below, rule, row = exp[0]
+                    for cls in class_list[i:j]:
+                        t = row[cls]
+                        got = targets.get(t)
+                        if got is None:
+                            got = targets[t] = intern(frozenset((below + ((rule, t),),))) if t >= 0 else -1
+                        found.append(got)
+                else:
+                    rows = [row for _, _, row in exp]
+                    for cls in class_list[i:j]:
+                        key = tuple([row[cls] for row in rows])
+                        got = targets.get(key)
+                        if got is None:
+                            out = {below + ((rule, t),) for (below, rule, _), t in zip(exp, key) if t >= 0}
+                            got = targets[key] = intern(frozenset(out)) if out else -1
+                        found.append(got)
+                i = j
             self._table[cids, classes] = found  # after the steps: interning may grow the table
+
+    def resolve_entry(self, flat_index: int) -> int:
+        """The table entry at ``flat_index``, computed first if unknown: :meth:`resolve` for one
+        entry, without its array work (a walk of a few branches asks for entries one by one)."""
+        cid, cls = divmod(flat_index, self.num_classes)
+        nxt = int(self._table[cid, cls])
+        if nxt == UNKNOWN:
+            with self._lock:
+                nxt = int(self._table[cid, cls])
+                if nxt == UNKNOWN:
+                    nxt = self._step(cid, cls)
+                    self._table[cid, cls] = nxt
+        return nxt
 
     def _next(self, cid: int, byte: int) -> int:
         cls = int(self.byte_class[byte])
@@ -861,8 +907,15 @@ class _SubsetRule(_NumberedStates):
                 for k, t in call_moves:
                     by_callee.setdefault(k, set()).add(t)
             row = [-1] * self.num_classes
+            # Most classes move to the same few seed sets (a character class spans many byte
+            # classes): each distinct set is closed and numbered once.
+            targets: dict[Any, int] = {}
             for c, seeds in by_class.items():
-                row[c] = self._target(seeds)
+                key = next(iter(seeds)) if len(seeds) == 1 else frozenset(seeds)
+                t = targets.get(key)
+                if t is None:
+                    t = targets[key] = self._target(seeds)
+                row[c] = t
             calls = [(k, nxt) for k, seeds in by_callee.items() if (nxt := self._target(seeds)) >= 0]
             got = self._info[state] = (row, calls, not self._final.isdisjoint(current))
         return got

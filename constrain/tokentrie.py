@@ -221,9 +221,8 @@ class TokenTrie:
             idx = st * num_classes + class_list[node_byte[node]]
             nxt = int(table[idx])
             if nxt < -1 and lazy:
-                automaton.resolve(np.array([idx], dtype=np.int64))
-                table = automaton.flat_table
-                nxt = int(table[idx])
+                nxt = automaton.resolve_entry(idx)
+                table = automaton.flat_table  # interning may have grown it
             if nxt < 0:
                 continue
             alive.append(node)

@@ -277,3 +277,32 @@ def test_unproductive_rules_are_the_fixed_point(seed):
             stack.extend(getattr(node, "items", ()) or getattr(node, "options", ()))
             if isinstance(node, Repeat):
                 stack.append(node.item)
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "array", "items": {"type": "integer"}}},
+     "required": ["a"]},
+    {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "object", "additionalProperties": {"type": "number"}}]},
+    {"$defs": {"t": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/t"}}}}},
+     "$ref": "#/$defs/t"},
+])
+def test_batched_and_single_entry_resolution_build_the_same_automaton(schema):
+    """resolve() (a walk's batch, classes grouped per configuration) and resolve_entry() (one
+    entry) reach the same configurations, by content, from every configuration explored."""
+    grammar = SchemaCompiler(schema, JsonOptions()).compile()
+    batched, single = GrammarAutomaton(grammar), GrammarAutomaton(grammar)
+    assert batched.num_classes == single.num_classes
+    k = batched.num_classes
+    todo, seen = [(batched.start, single.start)], {batched.start}
+    while todo and len(seen) < 150:
+        a, b = todo.pop()
+        assert batched._configs[a] == single._configs[b]
+        batched.resolve(a * k + np.arange(k))
+        row = batched.flat_table[a * k:(a + 1) * k].tolist()
+        for cls in range(k):
+            nb = single.resolve_entry(b * k + cls)
+            na = row[cls]
+            assert (na < 0) == (nb < 0)
+            if na >= 0 and na not in seen:
+                seen.add(na)
+                todo.append((na, nb))
