@@ -167,9 +167,12 @@ class TreeInfo:
 
     def __init__(self, trees: tuple[Node, ...] | list[Node], size_cap: int = 1 << 40) -> None:
         # Per node, an upper bound of its NFA size that counts shared nodes at every use (capped).
+        # (The body of _own_size is inlined: this walk visits every node of every rule, and it
+        # is a good part of the time to first mask.)
         upper: dict[int, int] = {}
         chars: set[tuple[tuple[int, int], ...]] = set()
         embeds: dict[int, ByteDFA] = {}
+        known = upper.get
         for root in trees:
             stack = [root]
             while stack:
@@ -179,29 +182,45 @@ class TreeInfo:
                     stack.pop()
                     continue
                 t = type(n)
-                if t is Concat or t is Alt or t is Repeat:
-                    kids = n.items if t is Concat else n.options if t is Alt else (n.item,)
-                    missing = False
-                    for kid in kids:
-                        if id(kid) not in upper:
-                            stack.append(kid)
-                            missing = True
-                    if missing:
-                        continue
-                    total = _own_size(n)
-                    for kid in kids:
-                        total += upper[id(kid)]
-                    if t is Repeat:  # the item is built once per copy
-                        total += (_copies(n) - 1) * upper[id(n.item)]
-                    upper[key] = min(total, size_cap)
+                if t is Concat:
+                    kids = n.items
+                elif t is Alt:
+                    kids = n.options
+                elif t is Repeat:
+                    kids = (n.item,)
                 else:
                     if t is Chars:
-                        chars.add(n.ranges)
+                        r = n.ranges
+                        chars.add(r)
+                        upper[key] = len(r) if not r or r[-1][1] < 0x80 else 4 * len(r)
                     elif t is Embed:
                         embeds[id(n.dfa)] = n.dfa
-                    elif not isinstance(n, (Call, Anchor)):  # pragma: no cover - the tree node types are fixed
+                        upper[key] = 1 + n.dfa.num_states
+                    elif isinstance(n, (Call, Anchor)):
+                        upper[key] = 0
+                    else:  # pragma: no cover - the tree node types are fixed
                         raise TypeError(f"unexpected node type {t.__name__} in a grammar rule")
-                    upper[key] = _own_size(n)
+                    stack.pop()
+                    continue
+                total = 0
+                missing = False
+                for kid in kids:
+                    size = known(id(kid))
+                    if size is None:
+                        stack.append(kid)
+                        missing = True
+                    else:
+                        total += size
+                if missing:
+                    continue  # back here once the children are done
+                if t is Concat:
+                    total += 1 + len(kids)
+                elif t is Alt:
+                    total += 1
+                else:  # the item is built once per copy
+                    copies = n.min + 1 if n.max is None else max(n.max, 1)
+                    total += 3 + copies + (copies - 1) * upper[id(n.item)]
+                upper[key] = total if total < size_cap else size_cap
                 stack.pop()
         self._upper = upper
         self._chars = chars
