@@ -2194,32 +2194,37 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
     share subtrees (they are DAGs), so every walk below is memoized by node identity.
     """
     productive: set[int] = set()
+    # Nodes known to finish. A node that finishes keeps finishing as rules are found productive,
+    # so these are shared by every check; "does not finish" may change and is not kept.
+    finishes: set[int] = set()
 
-    def can_finish(node: Node, memo: dict[int, bool]) -> bool:
-        known = memo.get(id(node))
-        if known is not None:
-            return known
-        if isinstance(node, Call):
+    def can_finish(node: Node) -> bool:
+        key = id(node)
+        if key in finishes:
+            return True
+        t = type(node)
+        if t is Call:
             result = node.rule in productive
-        elif isinstance(node, Chars):
+        elif t is Chars:
             result = bool(node.ranges)
-        elif isinstance(node, Concat):
+        elif t is Concat:
             result = True
             for n in node.items:
-                if not can_finish(n, memo):
+                if not can_finish(n):
                     result = False
                     break
-        elif isinstance(node, Alt):
+        elif t is Alt:
             result = False
             for n in node.options:
-                if can_finish(n, memo):
+                if can_finish(n):
                     result = True
                     break
-        elif isinstance(node, Repeat):
-            result = node.min == 0 or can_finish(node.item, memo)
+        elif t is Repeat:
+            result = node.min == 0 or can_finish(node.item)
         else:
             result = True  # Embed (never empty here) and anchors
-        memo[id(node)] = result
+        if result:
+            finishes.add(key)
         return result
 
     def callees(node: Node, out: set[int], seen: set[int]) -> set[int]:
@@ -2238,24 +2243,31 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
             callees(node.item, out, seen)
         return out
 
-    # Callees are numbered after their callers (a rule gets its number before its body is
-    # compiled), but for recursion: one pass from the last rule to the first usually finds
-    # every rule productive, each checked once, with no call graph built.
-    for k in range(len(rules) - 1, -1, -1):
-        if not can_finish(rules[k], {}):
-            productive.clear()
-            break
-        productive.add(k)
-    else:
-        return tuple(rules)
+    # A rule is numbered before its body is compiled, so its callees mostly come after it: a
+    # sweep from the last rule to the first finds nearly all of them productive, each checked
+    # once. A rule reused from a later one (a shared definition) or recursion may need a
+    # second sweep; the call graph and its worklist are built only if sweeps stop helping.
+    pending = list(range(len(rules) - 1, -1, -1))
+    for _ in range(3):
+        left = []
+        for k in pending:
+            if can_finish(rules[k]):
+                productive.add(k)
+            else:
+                left.append(k)
+        if not left:
+            return tuple(rules)
+        if len(left) == len(pending):
+            break  # no progress: the rest may well be unproductive
+        pending = left
     callers: list[set[int]] = [set() for _ in rules]
     for k, tree in enumerate(rules):
         for callee in callees(tree, set(), set()):
             callers[callee].add(k)
-    pending = list(range(len(rules)))  # rules to (re)consider; a worklist, not repeated sweeps
+    pending = [k for k in range(len(rules)) if k not in productive]  # a worklist, not repeated sweeps
     while pending:
         k = pending.pop()
-        if k not in productive and can_finish(rules[k], {}):
+        if k not in productive and can_finish(rules[k]):
             productive.add(k)
             pending.extend(c for c in callers[k] if c not in productive)
     if 0 not in productive:
