@@ -1102,6 +1102,15 @@ COMPLETENESS_FIXES = {
         [{"first": True}, {"second": False}, {"kind": "first"}, {"kind": "second", "second": True}],
         [{}, {"kind": "first", "second": True}, {"first": True, "second": True}, {"kind": "third"}],
     ),
+    # Against a closed branch (additionalProperties false), objects holding only properties it
+    # does not declare fail it too: {"x": "s"} is valid (fuzz_json seed 603 case 2336).
+    "one_of_closed_branch_rejects_undeclared_properties": (
+        {"oneOf": [
+            {"type": "object", "properties": {"p0": {"enum": ["é", "a"]}}, "additionalProperties": {"type": "string"}},
+            {"type": "object", "properties": {"p0": {"type": "string", "pattern": "@"}}, "additionalProperties": False}]},
+        [{"x": "s"}, {"p0": "a"}, {"p0": "é", "x": "y"}, {"p0": "a@"}, {"x": "s", "y": "t"}],
+        [{}, {"x": 1}, {"p0": "zz"}, {"p0": "zz", "x": "s"}],
+    ),
     # A discriminator the other branch requires: this branch's objects without it fail the
     # other one, so they are valid (they were dropped by making it required here too).
     "one_of_discriminator_required_by_the_other_branch": (

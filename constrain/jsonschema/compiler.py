@@ -1062,8 +1062,15 @@ class SchemaCompiler:
                     # 1182: {"p0": {}} against a branch whose p0 is a string).
                     separators = [k for k in self._separating_properties(mine, other, theirs, base, ptr)
                                   if k != discriminator and k not in required]
-                    if separators and len(separators) < _MAX_ONE_OF_KEYS and "anyOf" not in narrowed:
-                        narrowed["anyOf"] = _first_present([discriminator] + separators)
+                    names = [discriminator] + separators
+                    # Against a closed branch, an object holding none of its names but some
+                    # property fails it too (case 2336 of fuzz_json seed 603: {"x": "s"}).
+                    undeclared = (_closed(other) and narrowed.get("additionalProperties", True) is not False
+                                  and not set(theirs) & set(required))
+                    if (separators or undeclared) and len(separators) < _MAX_ONE_OF_KEYS and "anyOf" not in narrowed:
+                        narrowed["anyOf"] = _first_present(names)
+                        if undeclared:
+                            narrowed["anyOf"].append({"$forbidden": sorted(set(names) | set(theirs)), "minProperties": 1})
                     else:
                         narrowed["required"] = required + [discriminator]
                 else:
@@ -1200,6 +1207,9 @@ class SchemaCompiler:
             x_props = x.get("properties", {}) if isinstance(x.get("properties"), dict) else {}
             y_props = y.get("properties", {}) if isinstance(y.get("properties"), dict) else {}
             x_required = {r for r in x.get("required", []) if isinstance(r, str)}
+            if (isinstance(x.get("minProperties"), int) and x["minProperties"] >= 1 and _closed(y)
+                    and all(x_props.get(k) is False or k in x.get("$forbidden", []) for k in y_props)):
+                return True  # x's objects hold some property, and none that y declares: y forbids it
             if any(names <= x_required for names in _negated_required(y)):
                 return True  # y's "not: {required: [...]}" rejects every object of x
             for name in x.get("required", []):
@@ -2399,6 +2409,12 @@ def _negated_required(schema: dict) -> list[set[str]]:
             continue
         found.append({r for r in part["required"] if isinstance(r, str)})
     return found
+
+
+def _closed(schema: dict) -> bool:
+    """Whether an object schema forbids every property it does not declare."""
+    return (schema.get("additionalProperties") is False and not schema.get("patternProperties")
+            and not schema.get("$patterns") and isinstance(schema.get("properties", {}), dict))
 
 
 def _first_present(names: list[str]) -> list[dict]:
