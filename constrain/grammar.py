@@ -430,23 +430,19 @@ class GrammarAutomaton:
         entry, without its array work (a walk of a few branches asks for entries one by one)."""
         cid, cls = divmod(flat_index, self.num_classes)
         nxt = int(self._table[cid, cls])
-        if nxt == UNKNOWN:
-            with self._lock:
-                nxt = int(self._table[cid, cls])
-                if nxt == UNKNOWN:
-                    nxt = self._step(cid, cls)
-                    self._table[cid, cls] = nxt
-        return nxt
+        return nxt if nxt != UNKNOWN else self._compute_entry(cid, cls)
 
     def _next(self, cid: int, byte: int) -> int:
         cls = int(self.byte_class[byte])
         nxt = int(self._table[cid, cls])
-        if nxt == UNKNOWN:
-            with self._lock:
-                nxt = int(self._table[cid, cls])
-                if nxt == UNKNOWN:
-                    nxt = self._step(cid, cls)
-                    self._table[cid, cls] = nxt
+        return nxt if nxt != UNKNOWN else self._compute_entry(cid, cls)
+
+    def _compute_entry(self, cid: int, cls: int) -> int:
+        with self._lock:  # another thread may have computed it meanwhile
+            nxt = int(self._table[cid, cls])
+            if nxt == UNKNOWN:
+                nxt = self._step(cid, cls)
+                self._table[cid, cls] = nxt
         return nxt
 
     def mask_equivalent(self, cid: int, horizon: int) -> int:
