@@ -196,9 +196,13 @@ class CompiledConstraint:
         if candidates.size > 32:  # a wide state: worth trying the shortcut
             pairs = first[candidates] * 8 + plain_table[0, candidates]
             memo = self._simulation_memo
+            top_reads_plain = getattr(automaton, "top_reads_plain", None)
             for pair in np.unique(pairs).tolist():
                 a, u = divmod(pair, 8)
-                if simulates_plain_utf8(automaton, a, u, plain_table, memo):
+                # A grammar's string rule proves it once for all the contexts it is used in;
+                # otherwise the configurations themselves are simulated.
+                if (top_reads_plain is not None and top_reads_plain(a, u, plain_table)) or simulates_plain_utf8(
+                        automaton, a, u, plain_table, memo):
                     good[candidates[pairs == pair]] = True
         if not good.any():
             allowed = trie.walk(automaton, self._byte_class256, state)

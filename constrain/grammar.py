@@ -231,6 +231,10 @@ class GrammarAutomaton:
         self._lazy_rules = dict(grammar.lazy_rules)
         self._counted = {k: spec for k, spec in grammar.lazy_rules if isinstance(spec, CountedString)}
         self._mask_keys: dict[tuple[int, int], int] = {}
+        # top_reads_plain: the plain-text table it was asked with, its moves, its proofs.
+        self._plain_table: np.ndarray | None = None
+        self._plain_moves: list[list[tuple[int, int]]] = []
+        self._plain_memo: dict[tuple[int, int, int], bool] = {}
         # Configurations.
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
@@ -444,6 +448,65 @@ class GrammarAutomaton:
                 nxt = self._step(cid, cls)
                 self._table[cid, cls] = nxt
         return nxt
+
+    def top_reads_plain(self, cid: int, plain_state: int, plain_table: np.ndarray, max_pairs: int = 64) -> bool:
+        """Whether some stack of configuration ``cid`` reads, with its top rule alone, every byte
+        string that ``plain_table`` reads from ``plain_state`` (a sufficient condition for
+        :func:`~constrain.tokentrie.simulates_plain_utf8`, proved without building configurations).
+
+        The top frame ``(rule, state)`` stepping by bytes is what the automaton does to that
+        stack as long as the rule neither returns nor calls, and the configuration holds at
+        least that stack: if the rule's own DFA reads every plain string from ``state``, so does
+        the configuration. The proof is the same simulation as simulates_plain_utf8's, over pairs
+        (rule state, plain state) and the rule's rows, and it is remembered per rule state, so
+        every context a string rule is used in shares it (a configuration is new in each).
+        """
+        with self._lock:
+            if self._plain_table is not plain_table:
+                # Per plain state, its distinct (global class, next plain state) moves.
+                moves = []
+                for row in plain_table.tolist():
+                    moves.append(sorted({(int(self.byte_class[b]), v) for b, v in enumerate(row) if v >= 0}))
+                self._plain_table, self._plain_moves, self._plain_memo = plain_table, moves, {}
+            for stack in self._configs[cid]:
+                rule, state = stack[-1]
+                if self._rule_reads_plain(rule, state, plain_state, max_pairs):
+                    return True
+            return False
+
+    def _rule_reads_plain(self, rule: int, state: int, plain_state: int, max_pairs: int) -> bool:
+        memo, moves, rows = self._plain_memo, self._plain_moves, self._rows[rule]
+        key = (rule, state, plain_state)
+        got = memo.get(key)
+        if got is not None:
+            return got
+        seen = {(state, plain_state)}
+        todo = [(state, plain_state)]
+        ok = True
+        while todo and ok:
+            s, u = todo.pop()
+            known = memo.get((rule, s, u))
+            if known is not None and (s, u) != (state, plain_state):
+                ok = known  # proved from there, or it fails there (then it fails here too)
+                continue
+            row = rows[s]
+            for c, v in moves[u]:
+                nxt = row[c]
+                if nxt < 0:
+                    ok = False
+                    break
+                if (nxt, v) not in seen:
+                    if len(seen) >= max_pairs:
+                        ok = False  # gave up (a counting state never closes)
+                        break
+                    seen.add((nxt, v))
+                    todo.append((nxt, v))
+        if ok:
+            for s, u in seen:
+                memo[(rule, s, u)] = True
+        else:
+            memo[key] = False
+        return ok
 
     def mask_equivalent(self, cid: int, horizon: int) -> int:
         """A configuration that reads exactly the same byte strings of up to ``horizon`` bytes

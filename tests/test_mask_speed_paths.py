@@ -294,3 +294,40 @@ def test_projected_trie_walk_is_the_byte_trie_walk(tokens, pattern):
         nxt = c.automaton.flat_table[state * c.automaton.num_classes + c._byte_class256[trie.byte[first]]]
         got = projected.walk(c.automaton, 2, [first[nxt >= 0]], [nxt[nxt >= 0].astype(np.int64)])
         assert np.array_equal(got, _brute_automaton_mask(c, state)), (pattern, state)
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string", "maxLength": 3},
+                                      "c": {"type": "string", "pattern": "^[a-z]*$"}, "d": {"enum": ["xy", "é\"z"]}}},
+    {"type": "array", "items": {"type": "string", "format": "date"}},
+    {"type": "object", "additionalProperties": {"type": "string", "minLength": 2}},
+])
+def test_a_rule_reading_plain_text_means_every_plain_token(family, schema):
+    """GrammarAutomaton.top_reads_plain (the slicer's proof on a string rule's own states,
+    shared by every context) holds only where every plain token is read; and it does hold
+    inside plain strings."""
+    name, vocab, _ = family
+    compiled = constrain.compile(_schema(schema), vocab, cache=False)
+    automaton, trie = compiled.automaton, vocab.trie
+    plain, _ = trie.plain_split
+    plain_ids = np.flatnonzero(plain)
+    sample = plain_ids[:: max(1, plain_ids.size // 400)]
+    rng = random.Random(f"{name}:{schema}")
+    proved = 0
+    for prefix in ['{"a": "', '{"b": "', '{"c": "', '{"d": "', '["', '{"k": "', '{"k": "x', '{"']:
+        m = compiled.matcher()
+        if not m.accept_string(prefix):
+            continue
+        for _ in range(4):
+            state = compiled.automaton_state(m.state)
+            if state >= 0 and automaton.top_reads_plain(state, 0, trie.plain_utf8):
+                proved += 1
+                for tid in sample.tolist():
+                    assert automaton.walk(state, vocab.token_bytes[tid]) >= 0, (prefix, vocab.token_bytes[tid])
+            ids = m.allowed_token_ids()
+            ids = ids[~np.isin(ids, vocab.eos_token_ids)]
+            if not ids.size:
+                break
+            assert m.accept_token(int(ids[rng.randrange(ids.size)]))
+    if "additionalProperties" in schema or "a" in schema.get("properties", {}):
+        assert proved
