@@ -72,6 +72,7 @@ from .regex.automaton import (
 )
 from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable, tree_children
 from .regex.parser import Node
+from .tokentrie import simulate_pairs
 
 #: Table entry not computed yet.
 UNKNOWN = -2
@@ -234,7 +235,7 @@ class GrammarAutomaton:
         # top_reads_plain: the plain-text table it was asked with, its moves, its proofs.
         self._plain_table: np.ndarray | None = None
         self._plain_moves: list[list[tuple[int, int]]] = []
-        self._plain_memo: dict[tuple[int, int, int], bool] = {}
+        self._plain_memo: dict[int, dict[tuple[int, int], bool]] = {}  # per rule
         # Configurations.
         self._configs: list[frozenset[Stack]] = []
         self._index: dict[frozenset[Stack], int] = {}
@@ -381,10 +382,14 @@ class GrammarAutomaton:
         return exp
 
     def _step(self, cid: int, cls: int) -> int:
-        out = {below + ((rule, row[cls]),) for below, rule, row in self._expanded(cid) if row[cls] >= 0}
-        if not out:
-            return -1
-        return self._intern(frozenset(out))
+        exp = self._expanded(cid)
+        return self._target(exp, (exp[0][2][cls],) if len(exp) == 1 else [row[cls] for _, _, row in exp])
+
+    def _target(self, exp: list[tuple[Stack, int, list[int]]], column: Sequence[int]) -> int:
+        """The configuration the expanded stacks ``exp`` reach when their top rules move to the
+        states in ``column`` (-1: that stack dies); -1 when none survives."""
+        out = {below + ((rule, t),) for (below, rule, _), t in zip(exp, column) if t >= 0}
+        return self._intern(frozenset(out)) if out else -1
 
     def resolve(self, flat_indices: np.ndarray) -> None:
         """Compute the table entries at ``flat_indices`` (indices into :attr:`flat_table`).
@@ -400,7 +405,7 @@ class GrammarAutomaton:
             cids, classes = cids[todo], classes[todo]
             cid_list, class_list = cids.tolist(), classes.tolist()
             found: list[int] = []
-            intern = self._intern
+            target = self._target
             i, n = 0, len(cid_list)
             while i < n:  # the indices are sorted: each configuration's classes are together
                 cid = cid_list[i]
@@ -409,22 +414,21 @@ class GrammarAutomaton:
                     j += 1
                 exp = self._expanded(cid)
                 targets: dict[Any, int] = {}
-                if len(exp) == 1:
-                    below, rule, row = exp[0]
+                if len(exp) == 1:  # the usual case: one stack, its next state is the key
+                    row = exp[0][2]
                     for cls in class_list[i:j]:
                         t = row[cls]
                         got = targets.get(t)
                         if got is None:
-                            got = targets[t] = intern(frozenset((below + ((rule, t),),))) if t >= 0 else -1
+                            got = targets[t] = target(exp, (t,))
                         found.append(got)
                 else:
                     rows = [row for _, _, row in exp]
                     for cls in class_list[i:j]:
-                        key = tuple([row[cls] for row in rows])
-                        got = targets.get(key)
+                        column = tuple([row[cls] for row in rows])
+                        got = targets.get(column)
                         if got is None:
-                            out = {below + ((rule, t),) for (below, rule, _), t in zip(exp, key) if t >= 0}
-                            got = targets[key] = intern(frozenset(out)) if out else -1
+                            got = targets[column] = target(exp, column)
                         found.append(got)
                 i = j
             self._table[cids, classes] = found  # after the steps: interning may grow the table
@@ -475,38 +479,20 @@ class GrammarAutomaton:
             return False
 
     def _rule_reads_plain(self, rule: int, state: int, plain_state: int, max_pairs: int) -> bool:
-        memo, moves, rows = self._plain_memo, self._plain_moves, self._rows[rule]
-        key = (rule, state, plain_state)
-        got = memo.get(key)
-        if got is not None:
-            return got
-        seen = {(state, plain_state)}
-        todo = [(state, plain_state)]
-        ok = True
-        while todo and ok:
-            s, u = todo.pop()
-            known = memo.get((rule, s, u))
-            if known is not None and (s, u) != (state, plain_state):
-                ok = known  # proved from there, or it fails there (then it fails here too)
-                continue
+        moves, rows = self._plain_moves, self._rows[rule]
+
+        def successors(s: int, u: int) -> set[tuple[int, int]] | None:
             row = rows[s]
+            out = set()
             for c, v in moves[u]:
                 nxt = row[c]
                 if nxt < 0:
-                    ok = False
-                    break
-                if (nxt, v) not in seen:
-                    if len(seen) >= max_pairs:
-                        ok = False  # gave up (a counting state never closes)
-                        break
-                    seen.add((nxt, v))
-                    todo.append((nxt, v))
-        if ok:
-            for s, u in seen:
-                memo[(rule, s, u)] = True
-        else:
-            memo[key] = False
-        return ok
+                    return None
+                out.add((nxt, v))
+            return out
+
+        memo = self._plain_memo.setdefault(rule, {})
+        return simulate_pairs((state, plain_state), successors, memo, max_pairs)
 
     def mask_equivalent(self, cid: int, horizon: int) -> int:
         """A configuration that reads exactly the same byte strings of up to ``horizon`` bytes

@@ -492,21 +492,13 @@ def simulates_plain_utf8(
     automaton never changes, only its table gets filled in). Unknown entries of a lazy automaton
     are resolved on the way.
     """
-    key = (state, plain_state)
-    hit = memo.get(key)
+    hit = memo.get((state, plain_state))
     if hit is not None:
-        return hit
+        return hit  # the usual case: a wide state's pairs were proved at an earlier mask
     num_classes = automaton.num_classes
     byte_class = np.asarray(automaton.byte_class[:256], dtype=np.int64)
-    seen = {key}
-    todo = [key]
-    ok = True
-    while todo and ok:
-        a, u = todo.pop()
-        known = memo.get((a, u))
-        if known is not None and (a, u) != key:
-            ok = known
-            continue
+
+    def successors(a: int, u: int) -> set[tuple[int, int]] | None:
         # Per plain state (remembered with the results): the automaton's classes of its live
         # bytes, and the distinct (class index, plain state next) moves.
         prep = memo.get(("plain", u))
@@ -518,19 +510,47 @@ def simulates_plain_utf8(
         classes, moves = prep
         row = _lookup(automaton, a * num_classes + classes)
         if (row < 0).any():  # each class holds a live plain byte
+            return None
+        targets = row.tolist()
+        return {(targets[i], v) for i, v in moves}
+
+    return simulate_pairs((state, plain_state), successors, memo, max_pairs)
+
+
+def simulate_pairs(start: tuple[int, int], successors, memo: dict, max_pairs: int) -> bool:
+    """The simulation behind :func:`simulates_plain_utf8` (and the grammar's rule-level proof):
+    explore pairs (automaton state, plain state) from ``start``; ``successors(pair)`` gives the
+    pairs one plain byte leads to, or None when the automaton dies on a byte plain text reads.
+
+    Gives up (False) past ``max_pairs`` pairs. ``memo`` maps pairs to results: every pair of a
+    successful simulation simulates too; a pair that fails makes every pair reaching it fail.
+    """
+    hit = memo.get(start)
+    if hit is not None:
+        return hit
+    seen = {start}
+    todo = [start]
+    ok = True
+    while todo and ok:
+        pair = todo.pop()
+        known = memo.get(pair)
+        if known is not None and pair != start:
+            ok = known
+            continue
+        nexts = successors(*pair)
+        if nexts is None:
             ok = False
             break
-        targets = row.tolist()
-        for pair in {(targets[i], v) for i, v in moves}:
-            if pair not in seen:
+        for nxt in nexts:
+            if nxt not in seen:
                 if len(seen) >= max_pairs:
-                    ok = False
+                    ok = False  # gave up (a counting state never closes)
                     break
-                seen.add(pair)
-                todo.append(pair)
+                seen.add(nxt)
+                todo.append(nxt)
     if ok:
-        for pair in seen:  # every pair of a successful simulation simulates
+        for pair in seen:
             memo[pair] = True
     else:
-        memo[key] = False
+        memo[start] = False
     return ok

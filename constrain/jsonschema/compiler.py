@@ -1064,7 +1064,9 @@ class SchemaCompiler:
                                   if k != discriminator and k not in required]
                     names = [discriminator] + separators
                     # Against a closed branch, an object holding none of its names but some
-                    # property fails it too (case 2336 of fuzz_json seed 603: {"x": "s"}).
+                    # property fails it too (case 2336 of fuzz_json seed 603: {"x": "s"}): only
+                    # where this branch allows undeclared properties and requires none of the
+                    # closed branch's names (the alternative would hold nothing otherwise).
                     undeclared = (_closed(other) and narrowed.get("additionalProperties", True) is not False
                                   and not set(theirs) & set(required))
                     if (separators or undeclared) and len(separators) < _MAX_ONE_OF_KEYS and "anyOf" not in narrowed:

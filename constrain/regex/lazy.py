@@ -167,8 +167,7 @@ class TreeInfo:
 
     def __init__(self, trees: tuple[Node, ...] | list[Node], size_cap: int = 1 << 40) -> None:
         # Per node, an upper bound of its NFA size that counts shared nodes at every use (capped).
-        # (The body of _own_size is inlined: this walk visits every node of every rule, and it
-        # is a good part of the time to first mask.)
+        # A composite node is visited twice (first its missing children are pushed), a leaf once.
         upper: dict[int, int] = {}
         chars: set[tuple[tuple[int, int], ...]] = set()
         embeds: dict[int, ByteDFA] = {}
@@ -190,16 +189,12 @@ class TreeInfo:
                     kids = (n.item,)
                 else:
                     if t is Chars:
-                        r = n.ranges
-                        chars.add(r)
-                        upper[key] = len(r) if not r or r[-1][1] < 0x80 else 4 * len(r)
+                        chars.add(n.ranges)
                     elif t is Embed:
                         embeds[id(n.dfa)] = n.dfa
-                        upper[key] = 1 + n.dfa.num_states
-                    elif isinstance(n, (Call, Anchor)):
-                        upper[key] = 0
-                    else:  # pragma: no cover - the tree node types are fixed
+                    elif not isinstance(n, (Call, Anchor)):  # pragma: no cover - the tree node types are fixed
                         raise TypeError(f"unexpected node type {t.__name__} in a grammar rule")
+                    upper[key] = _own_size(n)
                     stack.pop()
                     continue
                 total = 0
@@ -213,13 +208,9 @@ class TreeInfo:
                         total += size
                 if missing:
                     continue  # back here once the children are done
-                if t is Concat:
-                    total += 1 + len(kids)
-                elif t is Alt:
-                    total += 1
-                else:  # the item is built once per copy
-                    copies = n.min + 1 if n.max is None else max(n.max, 1)
-                    total += 3 + copies + (copies - 1) * upper[id(n.item)]
+                total += _own_size(n)
+                if t is Repeat:  # the item is built once per copy
+                    total += (_copies(n) - 1) * upper[id(n.item)]
                 upper[key] = total if total < size_cap else size_cap
                 stack.pop()
         self._upper = upper
