@@ -149,7 +149,13 @@ def _read_escape(p: str, i: int, in_class: bool) -> tuple[object, int]:
     j = i + 2
     if e in "dDwWsS":
         return e, j
-    simple = {"n": 0x0A, "r": 0x0D, "t": 0x09, "f": 0x0C, "v": 0x0B, "0": 0x00}
+    if e == "0":
+        # "\0" and up to two more octal digits: the legacy octal escape (Python re, ECMA Annex B)
+        k = j
+        while k < j + 2 and k < len(p) and p[k] in "01234567":
+            k += 1
+        return int("0" + p[j:k], 8), k
+    simple = {"n": 0x0A, "r": 0x0D, "t": 0x09, "f": 0x0C, "v": 0x0B}
     if e in simple:
         return simple[e], j
     if e == "b" and in_class:

@@ -37,7 +37,6 @@ VOCAB = constrain.Vocabulary.from_token_bytes([None, b"a", b"b", b"0", b"1"], eo
         ("\\p{L}+", constrain.UnsupportedRegexError, "Unicode property", 0),
         ("a++", constrain.UnsupportedRegexError, "possessive", 2),
         ("[[:alpha:]]", constrain.UnsupportedRegexError, "POSIX", 1),
-        ("a\\01", constrain.UnsupportedRegexError, "octal escape", 1),
     ],
 )
 def test_regex_errors_name_the_construct_and_position(pattern, error, fragment, position):

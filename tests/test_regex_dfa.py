@@ -174,6 +174,12 @@ DIALECT_FACTS = [
     (r"a\09", ["a\x009"], ["a9", "a\x00"]),
     # ... and at the very end of the pattern (fuzz_regex seed 71, tekken: it was refused).
     (r"[b\s]\0", ["b\x00", " \x00"], ["b0", "b"]),
+    # "\0" and up to two more octal digits: a legacy octal escape, read alike by Python's re and
+    # ECMA-262 Annex B (fuzz_regex seed 92 case 92001983, tekken: "\00" was refused).
+    (r"€\00", ["€\x00"], ["€\x000", "€0"]),
+    (r"\012x", ["\nx"], ["\x0012x", "\x01x"]),
+    (r"\0123", ["\n3"], ["S", "\x0123"]),
+    (r"[\01-\03]+", ["\x01\x03\x02"], ["\x00", "0", "3"]),
 ]
 
 

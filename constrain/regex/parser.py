@@ -309,9 +309,16 @@ class _Parser:
             return self.class_escapes[c]
         if c in CONTROL_ESCAPES:
             if c == "0" and self.peek() and self.peek() in "01234567":  # peek() is "" at the end
-                # "\0" and an octal digit: a legacy octal escape (Annex B), an error in Unicode
-                # mode. Before "8" or "9" it is NUL and that digit in every reading.
-                raise self.unsupported("octal escape", start)
+                # "\0" and octal digits: a legacy octal escape. Python's re and ECMA-262 Annex B
+                # read it the same way ("\0" and up to two more octal digits, value < 0o100),
+                # so it is accepted; only ECMA's Unicode mode rejects it. Before "8" or "9" "\0"
+                # is NUL and that digit in every reading.
+                digits = ""
+                while len(digits) < 2 and self.peek() and self.peek() in "01234567":
+                    digits += self.peek()
+                    self.pos += 1
+                cp = int(digits, 8)
+                return ((cp, cp),)
             cp = CONTROL_ESCAPES[c]
             return ((cp, cp),)
         if c == "b" and in_class:
