@@ -189,6 +189,21 @@ class CompiledConstraint:
         automaton = self.automaton
         num_classes = automaton.num_classes
         plain_table = trie.plain_utf8
+        counted_budgets = getattr(automaton, "counted_budgets", None)
+        budgets = None if counted_budgets is None else counted_budgets(state, plain_table)
+        if budgets is not None:
+            # Inside counted strings (maxLength): plain tokens by their character count, the
+            # others walked (see GrammarAutomaton.counted_budgets).
+            plain, rest = trie.plain_split
+            if any(b is None for b in budgets):
+                allowed = plain.copy()
+            else:
+                allowed = plain & (trie.plain_chars <= max(budgets))  # type: ignore[type-var]
+            if rest is not None:
+                allowed |= rest.walk(automaton, self._byte_class256, state)
+            if automaton.is_accepting(state):
+                allowed[self._eos_ids] = True
+            return allowed
         # Level 1 for every byte (the walk needs these entries anyway).
         first = _lookup(automaton, state * num_classes + self._byte_class256)
         candidates = np.flatnonzero((first >= 0) & (plain_table[0] >= 0))

@@ -232,6 +232,8 @@ class GrammarAutomaton:
         self._lazy_rules = dict(grammar.lazy_rules)
         self._counted = {k: spec for k, spec in grammar.lazy_rules if isinstance(spec, CountedString)}
         self._mask_keys: dict[tuple[int, int], int] = {}
+        self._unit_plain: dict[tuple[int, int], bool] = {}
+        self._byte_class_list = self.byte_class[:256].tolist()
         # top_reads_plain: the plain-text table it was asked with, its moves, its proofs.
         self._plain_table: np.ndarray | None = None
         self._plain_moves: list[list[tuple[int, int]]] = []
@@ -493,6 +495,61 @@ class GrammarAutomaton:
 
         memo = self._plain_memo.setdefault(rule, {})
         return simulate_pairs((state, plain_state), successors, memo, max_pairs)
+
+    def counted_budgets(self, cid: int, plain_table: np.ndarray) -> list[int | None] | None:
+        """Per stack of configuration ``cid``, how many more characters its counted string may
+        take (None: no upper bound), when every stack's top is a counted string at a character
+        boundary whose characters include all plain text (``plain_table``, see
+        :func:`~constrain.tokentrie.plain_utf8_table`); None otherwise.
+
+        A plain token (no quote, no backslash) never ends the string, and each of its
+        characters (a character the token ends inside included) takes one count: it is
+        readable exactly when its character count fits some stack's budget. The mask is then
+        a comparison of a per-vocabulary array, not a walk of the whole vocabulary, at the
+        counts near ``maxLength`` that :meth:`mask_equivalent` cannot share.
+        """
+        if not self._counted:
+            return None
+        budgets: list[int | None] = []
+        for stack in self._configs[cid]:
+            rule, state = stack[-1]
+            spec = self._counted.get(rule)
+            if spec is None or state < 2:
+                return None
+            level, pos = divmod(state - 2, self.rules[rule].k)  # type: ignore[union-attr]
+            if pos or not self._unit_reads_plain(rule, plain_table):
+                return None
+            budgets.append(None if spec.max_length is None else spec.max_length - level)
+        return budgets
+
+    def _unit_reads_plain(self, rule: int, plain_table: np.ndarray) -> bool:
+        """Whether a counted string rule's character automaton reads plain text character by
+        character: every plain byte alive, a character finished exactly where plain text is
+        back at a character boundary."""
+        key = (rule, id(plain_table))
+        got = self._unit_plain.get(key)
+        if got is None:
+            moves = self.rules[rule]._moves  # type: ignore[union-attr]
+            classes = self._byte_class_list
+            rows = plain_table.tolist()
+            got = True
+            seen = {(0, 0)}
+            todo = [(0, 0)]
+            while todo and got:
+                pos, u = todo.pop()
+                for b, v in enumerate(rows[u]):
+                    if v < 0:
+                        continue
+                    move = moves[pos][classes[b]]
+                    if move is None or move[1] != (v == 0):
+                        got = False
+                        break
+                    pair = (0 if move[1] else move[0], v)
+                    if pair not in seen:
+                        seen.add(pair)
+                        todo.append(pair)
+            self._unit_plain[key] = got
+        return got
 
     def mask_equivalent(self, cid: int, horizon: int) -> int:
         """A configuration that reads exactly the same byte strings of up to ``horizon`` bytes

@@ -306,6 +306,19 @@ class TokenTrie:
         return cached
 
     @property
+    def plain_chars(self) -> np.ndarray:
+        """(vocab_size,) int32: each token's number of UTF-8 character starts (bytes that are
+        not continuation bytes); for a plain token (see :attr:`plain_split`), the characters
+        it takes in a string, one it ends inside included. Computed once; read-only."""
+        cached = self.__dict__.get("_plain_chars")
+        if cached is None:
+            cached = np.array([0 if not t else sum(1 for b in t if b & 0xC0 != 0x80) for t in self._token_bytes],
+                              dtype=np.int32)
+            cached.flags.writeable = False
+            self.__dict__["_plain_chars"] = cached
+        return cached
+
+    @property
     def plain_utf8(self) -> np.ndarray:
         """:func:`plain_utf8_table` restricted to this vocabulary's bytes (computed once; read-only)."""
         cached = self.__dict__.get("_plain_utf8")

@@ -331,3 +331,33 @@ def test_a_rule_reading_plain_text_means_every_plain_token(family, schema):
             assert m.accept_token(int(ids[rng.randrange(ids.size)]))
     if "additionalProperties" in schema or "a" in schema.get("properties", {}):
         assert proved
+
+
+@pytest.mark.parametrize("schema, prefixes", [
+    ({"type": "object", "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 6}}},
+     ['{"s": "', '{"s": "a', '{"s": "ab', '{"s": "é中', '{"s": "abcde', '{"s": "abcdef']),
+    ({"type": "array", "items": {"type": "string", "maxLength": 40}},
+     ['["', '["' + "x" * 30, '["' + "é" * 37, '["' + "y" * 39, '["a", "' + "z" * 20]),
+])
+def test_counted_string_budgets_equal_brute_force(family, schema, prefixes):
+    """Inside a counted string near its bound, plain tokens are taken by character count
+    (GrammarAutomaton.counted_budgets) and the rest walked: the mask is the per-token walk's,
+    at every budget from several left down to none."""
+    name, vocab, _ = family
+    compiled = constrain.compile(_schema(schema), vocab, cache=False)
+    automaton, plain_table = compiled.automaton, vocab.trie.plain_utf8
+    used = 0
+    for prefix in prefixes:
+        m = compiled.matcher()
+        assert m.accept_string(prefix), prefix
+        state = compiled.automaton_state(m.state)
+        budgets = automaton.counted_budgets(state, plain_table)
+        assert budgets is not None, prefix
+        used += 1
+        got = compiled._automaton_mask(state)
+        expected = _brute_automaton_mask(compiled, state)
+        if automaton.is_accepting(state):
+            expected[list(vocab.eos_token_ids)] = True
+        assert np.array_equal(got, expected), (prefix, np.flatnonzero(got & ~expected)[:10],
+                                               np.flatnonzero(expected & ~got)[:10])
+    assert used == len(prefixes)
