@@ -407,13 +407,22 @@ class ProjectedTrie:
         level_start = [0, 1]
         for d in range(1, trie.max_depth + 1):
             lo, hi = int(trie.level_start[d]), int(trie.level_start[d + 1])
-            # A node's projected id: its parent's projected id and its class, numbered in order.
-            keys = node[trie.parent[lo:hi]] * num_classes + classes[lo:hi]
-            unique, inverse = np.unique(keys, return_inverse=True)
-            node[lo:hi] = level_start[-1] + inverse.reshape(-1)
-            parents.append(unique // num_classes)
-            edge.append(unique % num_classes)
-            level_start.append(level_start[-1] + len(unique))
+            # A node's projected id: one per (projected parent, class) pair, numbered by first
+            # occurrence. Pairs are found through a dense table over the previous level's
+            # projected nodes and the classes (no sort: this runs over every node of the trie).
+            below = level_start[-2]
+            parent = node[trie.parent[lo:hi]] - below  # index within the previous level
+            keys = parent * num_classes + classes[lo:hi]
+            slot = np.empty((level_start[-1] - below) * num_classes, dtype=np.int32)
+            order = np.arange(hi - lo, dtype=np.int32)
+            slot[keys] = order  # one writer per pair wins; any one represents the pair
+            first = slot[keys]
+            fresh = first == order
+            number = np.cumsum(fresh, dtype=np.int64) - 1
+            node[lo:hi] = level_start[-1] + number[first]
+            parents.append(below + parent[fresh])
+            edge.append(classes[lo:hi][fresh])
+            level_start.append(level_start[-1] + int(number[-1]) + 1 if hi > lo else level_start[-1])
         self.num_nodes = level_start[-1]
         node[trie.num_nodes] = self.num_nodes  # "no node" stays "no node"
         self.node = node

@@ -296,6 +296,33 @@ def test_projected_trie_walk_is_the_byte_trie_walk(tokens, pattern):
         assert np.array_equal(got, _brute_automaton_mask(c, state)), (pattern, state)
 
 
+@pytest.mark.parametrize("pattern", [r"[a-z]+@[a-z]+\.(com|org)", r'"[^"\\]*"', r"\d{1,3}(\.\d{1,3}){3}", r"."])
+def test_projected_trie_merges_exactly_the_equal_class_strings(family, pattern):
+    """ProjectedTrie on a real vocabulary: each projected node is one (parent, class) pair, and
+    every trie node maps to the node of its parent's projection and its own class, so two
+    prefixes share a projected node exactly when their class strings are equal."""
+    from constrain.tokentrie import ProjectedTrie
+
+    _, vocab, _ = family
+    c = constrain.compile({"type": "regex", "schema": pattern}, vocab, cache=False)
+    trie = vocab.trie
+    classes = np.asarray(trie.edge_classes(c._byte_class256), dtype=np.int64)
+    projected = ProjectedTrie(trie, classes)
+    node = projected.node[: trie.num_nodes]
+    assert node[0] == 0
+    assert np.array_equal(projected.cls[node[1:]], classes[1:])
+    assert np.array_equal(projected.parent[node[1:]], node[trie.parent[1:]])
+    pairs = set(zip(projected.parent[1:].tolist(), projected.cls[1:].tolist()))
+    assert len(pairs) == projected.num_nodes - 1  # no pair twice
+    assert np.array_equal(np.unique(node), np.arange(projected.num_nodes))  # every node used
+    depth = np.zeros(projected.num_nodes, dtype=np.int64)
+    depth[node] = trie.depth
+    assert np.array_equal(depth[node], trie.depth)  # a projected node holds prefixes of one length
+    starts = projected.level_start
+    for d in range(len(starts) - 1):  # levels hold their depth, breadth-first
+        assert (depth[starts[d]:starts[d + 1]] == d).all()
+
+
 @pytest.mark.parametrize("schema", [
     {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string", "maxLength": 3},
                                       "c": {"type": "string", "pattern": "^[a-z]*$"}, "d": {"enum": ["xy", "é\"z"]}}},
