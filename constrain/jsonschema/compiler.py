@@ -2209,11 +2209,16 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
     # Nodes known to finish. A node that finishes keeps finishing as rules are found productive,
     # so these are shared by every check; "does not finish" may change and is not kept.
     finishes: set[int] = set()
+    # Nodes found not to finish during the current rule's check (the productive set does not
+    # change within one check; it grows between checks, so this is cleared before each).
+    fails: set[int] = set()
 
     def can_finish(node: Node) -> bool:
         key = id(node)
         if key in finishes:
             return True
+        if key in fails:
+            return False
         t = type(node)
         if t is Call:
             result = node.rule in productive
@@ -2237,7 +2242,13 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
             result = True  # Embed (never empty here) and anchors
         if result:
             finishes.add(key)
+        else:
+            fails.add(key)
         return result
+
+    def rule_finishes(k: int) -> bool:
+        fails.clear()
+        return can_finish(rules[k])
 
     def callees(node: Node, out: set[int], seen: set[int]) -> set[int]:
         if id(node) in seen:
@@ -2263,7 +2274,7 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
     for _ in range(3):
         left = []
         for k in pending:
-            if can_finish(rules[k]):
+            if rule_finishes(k):
                 productive.add(k)
             else:
                 left.append(k)
@@ -2279,7 +2290,7 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
     pending = [k for k in range(len(rules)) if k not in productive]  # a worklist, not repeated sweeps
     while pending:
         k = pending.pop()
-        if k not in productive and can_finish(rules[k]):
+        if k not in productive and rule_finishes(k):
             productive.add(k)
             pending.extend(c for c in callers[k] if c not in productive)
     if 0 not in productive:
