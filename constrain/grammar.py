@@ -39,7 +39,8 @@ by the matcher call whose parse makes more states than the budget. ``eager=True`
 :meth:`build_all`) builds every rule's whole minimal DFA up front.
 
 Limits: callees must not match the empty string (rules of JSON values never do), nesting deeper
-than ``max_depth`` is not generated (the rule must then finish without calling), and a
+than ``max_depth`` is not generated (there a rule calls only rules that call nothing, such as a
+string: they nest no further; a rule that needs more must finish without it), and a
 configuration may hold at most ``max_stacks`` stacks; the number of configurations is bounded by
 ``max_configs``. Exceeding a bound raises :class:`~constrain.errors.AutomatonTooLargeError`.
 """
@@ -232,6 +233,7 @@ class GrammarAutomaton:
         self._lazy_rules = dict(grammar.lazy_rules)
         self._counted = {k: spec for k, spec in grammar.lazy_rules if isinstance(spec, CountedString)}
         self._mask_keys: dict[tuple[int, int], int] = {}
+        self._leaf: dict[int, bool] = {}  # rule -> whether it calls no rule (see _closure)
         self._unit_plain: dict[tuple[int, int], bool] = {}
         self._byte_class_list = self.byte_class[:256].tolist()
         # top_reads_plain: the plain-text table it was asked with, its moves, its proofs.
@@ -357,11 +359,16 @@ class GrammarAutomaton:
             st = todo.pop()
             rule, state = st[-1]
             nexts = []
-            if len(st) < self.max_depth:
-                for callee, resume in self._calls[rule][state]:
-                    if self.rules[callee] is None:
-                        self._build(callee)
-                    nexts.append(st[:-1] + ((rule, resume), (callee, self._starts[callee])))
+            deep = len(st) >= self.max_depth
+            for callee, resume in self._calls[rule][state]:
+                # At the depth limit only rules that call nothing (a string, a number) are
+                # still called: they nest no further, and a value at the deepest level can
+                # still be written.
+                if deep and not self._calls_nothing(callee):
+                    continue
+                if self.rules[callee] is None:
+                    self._build(callee)
+                nexts.append(st[:-1] + ((rule, resume), (callee, self._starts[callee])))
             if len(st) > 1 and self._accepting[rule][state]:
                 nexts.append(st[:-1])
             for nxt in nexts:
@@ -369,6 +376,13 @@ class GrammarAutomaton:
                     seen.add(nxt)
                     todo.append(nxt)
         return list(seen)
+
+    def _calls_nothing(self, rule: int) -> bool:
+        """Whether rule ``rule``'s tree holds no call (asked only at the depth limit)."""
+        got = self._leaf.get(rule)
+        if got is None:
+            got = self._leaf[rule] = not _callees(self.grammar.rules[rule])
+        return got
 
     def _expanded(self, cid: int) -> list[tuple[Stack, int, list[int]]]:
         """The closure of configuration ``cid``: per stack, ``(frames below the top, top rule,

@@ -306,3 +306,33 @@ def test_batched_and_single_entry_resolution_build_the_same_automaton(schema):
             if na >= 0 and na not in seen:
                 seen.add(na)
                 todo.append((na, nb))
+
+
+def _deepest_nesting(schema: dict, value: str, max_depth: int) -> int:
+    """How many objects deep ``{"v": <value>, "n": {...}}`` can be written under ``max_depth``."""
+    vocab = constrain.Vocabulary.from_token_bytes([None] + [bytes([b]) for b in range(32, 127)], eos_token_ids=[0])
+    compiled = constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, vocab,
+                                 max_depth=max_depth, cache=False, whitespace="compact")
+    deepest = 0
+    for depth in range(1, max_depth + 3):
+        text = '{"v":%s,"n":' % value * (depth - 1) + '{"v":%s}' % value + "}" * (depth - 1)
+        m = compiled.matcher()
+        if m.accept_string(text) and m.can_terminate():
+            deepest = depth
+    return deepest
+
+
+@pytest.mark.parametrize("max_depth", [3, 4, 6, 9])
+def test_values_that_call_nothing_do_not_use_up_the_depth_limit(max_depth):
+    """A string value is a rule of its own (shared by every property of that type); at the depth
+    limit it is still called, so objects nest as deep with string values as with literals, and
+    the deepest object can still be finished."""
+    def schema(value: dict) -> dict:
+        return {"type": "object", "properties": {"v": value, "n": {"$ref": "#"}}, "required": ["v"],
+                "additionalProperties": False}
+
+    with_literal = _deepest_nesting(schema({"type": "boolean"}), "true", max_depth)
+    assert with_literal >= 1
+    assert _deepest_nesting(schema({"type": "string"}), '"x"', max_depth) == with_literal
+    assert _deepest_nesting(schema({"type": "string", "format": "date"}), '"2024-01-31"', max_depth) == with_literal
+    assert _deepest_nesting(schema({"type": "string", "maxLength": 5}), '"abc"', max_depth) == with_literal

@@ -1510,7 +1510,16 @@ class SchemaCompiler:
         if max_len is not None and max_len > cap:
             max_len = cap  # sound: longer strings are valid but not generated
         if content is None:
-            return strings.string_of_length(min_len, max_len)
+            # A rule of its own, shared by every string value of these lengths: the grammar
+            # automaton then builds the string's states, and proves that they read plain text,
+            # once, instead of once in every object rule holding such a value.
+            key = ("plain string", min_len, max_len)
+            rule = self._rule_of.get(key)
+            if rule is None:
+                rule = self._new_rule(f"string of {min_len}..{'' if max_len is None else max_len} characters")
+                self._rule_of[key] = rule
+                self._rules[rule] = strings.string_of_length(min_len, max_len)
+            return Call(rule)
         if min_len or max_len is not None:
             length = compile_regex("[^]{%d,%s}" % (min_len, "" if max_len is None else max_len))
             content = intersection(content, length)
