@@ -40,7 +40,8 @@ by the matcher call whose parse makes more states than the budget. ``eager=True`
 
 Limits: callees must not match the empty string (rules of JSON values never do), nesting deeper
 than ``max_depth`` is not generated (there a rule calls only rules that call nothing, such as a
-string: they nest no further; a rule that needs more must finish without it), and a
+string: they nest no further; a rule that needs more must finish without it, and near the limit
+parses that could no longer finish are dropped, so no mask leads into them), and a
 configuration may hold at most ``max_stacks`` stacks; the number of configurations is bounded by
 ``max_configs``. Exceeding a bound raises :class:`~constrain.errors.AutomatonTooLargeError`.
 """
@@ -234,6 +235,9 @@ class GrammarAutomaton:
         self._counted = {k: spec for k, spec in grammar.lazy_rules if isinstance(spec, CountedString)}
         self._mask_keys: dict[tuple[int, int], int] = {}
         self._leaf: dict[int, bool] = {}  # rule -> whether it calls no rule (see _closure)
+        self._finishes_at: dict[tuple[int, int, int], bool] = {}  # see _finishes_within
+        # Stacks longer than this have frames near the depth limit (see _viable_near_limit).
+        self._checked_from = max(max_depth - self.LIMIT_LEVELS, 0)
         self._unit_plain: dict[tuple[int, int], bool] = {}
         self._byte_class_list = self.byte_class[:256].tolist()
         # top_reads_plain: the plain-text table it was asked with, its moves, its proofs.
@@ -368,7 +372,9 @@ class GrammarAutomaton:
                     continue
                 if self.rules[callee] is None:
                     self._build(callee)
-                nexts.append(st[:-1] + ((rule, resume), (callee, self._starts[callee])))
+                pushed = st[:-1] + ((rule, resume), (callee, self._starts[callee]))
+                if len(pushed) <= self._checked_from or self._viable_near_limit(pushed):
+                    nexts.append(pushed)
             if len(st) > 1 and self._accepting[rule][state]:
                 nexts.append(st[:-1])
             for nxt in nexts:
@@ -404,8 +410,137 @@ class GrammarAutomaton:
     def _target(self, exp: list[tuple[Stack, int, list[int]]], column: Sequence[int]) -> int:
         """The configuration the expanded stacks ``exp`` reach when their top rules move to the
         states in ``column`` (-1: that stack dies); -1 when none survives."""
-        out = {below + ((rule, t),) for (below, rule, _), t in zip(exp, column) if t >= 0}
+        checked = self._checked_from
+        out = {below + ((rule, t),) for (below, rule, _), t in zip(exp, column)
+               if t >= 0 and (len(below) < checked or self._viable_near_limit(below + ((rule, t),)))}
         return self._intern(frozenset(out)) if out else -1
+
+    #: Frames this many levels from the depth limit (and deeper) are checked to be finishable.
+    LIMIT_LEVELS = 4
+    #: A search for a way to finish near the depth limit gives up (keeps the stack) past this
+    #: many rule states (an any-order object's states are sets of members).
+    MAX_LIMIT_SEARCH = 4096
+
+    def _viable_near_limit(self, stack: Stack) -> bool:
+        """Whether every frame of ``stack`` near the depth limit can still finish there.
+
+        A frame at the limit may only call rules that call nothing; one a level above may call
+        a rule that can finish at the limit; and so on (:meth:`_finishes_within`). Stacks with a
+        frame that cannot are dropped, so that no mask leads into a value the depth limit
+        forbids finishing (before, a key could start whose value could not be written). Frames
+        more than :attr:`LIMIT_LEVELS` levels above the limit are not checked."""
+        for index in range(self._checked_from, min(len(stack), self.max_depth)):
+            rule, state = stack[index]
+            if not self._finishes_within(rule, state, index + 1):
+                return False
+        return True
+
+    def _finishes_within(self, rule: int, state: int, length: int) -> bool:
+        """Whether rule ``rule``, its frame at stack length ``length``, reaches an accepting state
+        from ``state`` by bytes and by calls the depth limit allows there (memoized)."""
+        key = (rule, state, length)
+        got = self._finishes_at.get(key)
+        if got is not None:
+            return got
+        rows, calls, accepting = self._rows[rule], self._calls[rule], self._accepting[rule]
+        seen = {state}
+        todo = [state]
+        got = False
+        while todo and not got:
+            s = todo.pop()
+            if accepting[s]:
+                got = True
+                break
+            nexts = [t for t in rows[s] if t >= 0]
+            for callee, resume in calls[s]:
+                if resume in seen:
+                    continue
+                if self._calls_nothing(callee):
+                    nexts.append(resume)
+                elif length < self.max_depth:
+                    if self.rules[callee] is None:
+                        self._build(callee)
+                    if self._finishes_within(callee, self._starts[callee], length + 1):
+                        nexts.append(resume)
+            for t in nexts:
+                if t not in seen:
+                    if len(seen) >= self.MAX_LIMIT_SEARCH:
+                        got = True  # gave up: keep the stack, as without this check
+                        break
+                    seen.add(t)
+                    todo.append(t)
+        self._finishes_at[key] = got
+        return got
+
+    def _calls_nothing(self, rule: int) -> bool:
+        """Whether rule ``rule``'s tree holds no call (asked only at the depth limit)."""
+        got = self._leaf.get(rule)
+        if got is None:
+            got = self._leaf[rule] = not _callees(self.grammar.rules[rule])
+        return got
+
+    def _expanded(self, cid: int) -> list[tuple[Stack, int, list[int]]]:
+        """The closure of configuration ``cid``: per stack, ``(frames below the top, top rule,
+        the top state's row over byte classes)``. Computed once per configuration: every byte
+        class stepped from it reuses it."""
+        exp = self._expansions[cid]
+        if exp is None:
+            closed: set[Stack] = set()
+            for stack in self._configs[cid]:
+                closed.update(self._closure(stack))
+            exp = [(st[:-1], st[-1][0], self._rows[st[-1][0]][st[-1][1]]) for st in closed]
+            self._expansions[cid] = exp
+        return exp
+
+    def _step(self, cid: int, cls: int) -> int:
+        exp = self._expanded(cid)
+        return self._target(exp, (exp[0][2][cls],) if len(exp) == 1 else [row[cls] for _, _, row in exp])
+
+    def _target(self, exp: list[tuple[Stack, int, list[int]]], column: Sequence[int]) -> int:
+        """The configuration the expanded stacks ``exp`` reach when their top rules move to the
+        states in ``column`` (-1: that stack dies); -1 when none survives."""
+        checked = self._checked_from
+        out = {below + ((rule, t),) for (below, rule, _), t in zip(exp, column)
+               if t >= 0 and (len(below) < checked or self._viable_near_limit(below + ((rule, t),)))}
+        return self._intern(frozenset(out)) if out else -1
+
+    #: A search for a way to finish at the depth limit gives up (keeps the stack) past this many
+    #: rule states (an any-order object's states are sets of members).
+    MAX_LIMIT_SEARCH = 4096
+
+    def _viable_at_limit(self, stack: Stack) -> bool:
+        """Whether a stack reaching the depth limit can still be finished: its frame at the
+        limit, once on top again, may only call rules that call nothing, so it must be able to
+        finish that way (frames above it are such rules; frames below are not at the limit).
+        Stacks that cannot are dropped, so that no mask leads into a value it cannot end."""
+        rule, state = stack[self.max_depth - 1]
+        key = (rule, state)
+        got = self._finishes_at_limit.get(key)
+        if got is None:
+            got = self._finishes_at_limit[key] = self._finishes_calling_leaves(rule, state)
+        return got
+
+    def _finishes_calling_leaves(self, rule: int, state: int) -> bool:
+        """Whether rule ``rule`` reaches an accepting state from ``state`` by bytes and calls of
+        rules that call nothing."""
+        rows, calls, accepting = self._rows[rule], self._calls[rule], self._accepting[rule]
+        seen = {state}
+        todo = [state]
+        while todo:
+            s = todo.pop()
+            if accepting[s]:
+                return True
+            nexts = [t for t in rows[s] if t >= 0]
+            for callee, resume in calls[s]:
+                if self._calls_nothing(callee):
+                    nexts.append(resume)
+            for t in nexts:
+                if t not in seen:
+                    if len(seen) >= self.MAX_LIMIT_SEARCH:
+                        return True  # gave up: keep the stack, as before this check
+                    seen.add(t)
+                    todo.append(t)
+        return False
 
     def resolve(self, flat_indices: np.ndarray) -> None:
         """Compute the table entries at ``flat_indices`` (indices into :attr:`flat_table`).

@@ -336,3 +336,46 @@ def test_values_that_call_nothing_do_not_use_up_the_depth_limit(max_depth):
     assert _deepest_nesting(schema({"type": "string"}), '"x"', max_depth) == with_literal
     assert _deepest_nesting(schema({"type": "string", "format": "date"}), '"2024-01-31"', max_depth) == with_literal
     assert _deepest_nesting(schema({"type": "string", "maxLength": 5}), '"abc"', max_depth) == with_literal
+
+
+_DEPTH_FORMATS = [
+    {"type": "json_object"},
+    {"type": "json_schema", "json_schema": {"schema": {
+        "type": "object", "properties": {"a": {"type": "string"}, "n": {"$ref": "#"}}, "required": ["a"]}}},
+    {"type": "json_schema", "json_schema": {"schema": {
+        "type": "object", "properties": {"v": {"type": "integer"}, "kids": {"type": "array", "items": {"$ref": "#"}}},
+        "required": ["kids"], "additionalProperties": False}}},
+    {"type": "json_schema", "json_schema": {"schema": {"$ref": "#/$defs/a", "$defs": {
+        "a": {"type": "object", "properties": {"b": {"$ref": "#/$defs/b"}}, "required": ["b"]},
+        "b": {"type": "object", "properties": {"c": {"type": "array", "items": {"$ref": "#/$defs/a"}}}, "required": ["c"]}}}}},
+]
+
+
+@pytest.mark.parametrize("order", ["schema", "any"])
+@pytest.mark.parametrize("fmt", _DEPTH_FORMATS, ids=["json_object", "optional-recursion", "array-recursion", "required-chain"])
+def test_no_dead_end_at_the_depth_limit(fmt, order):
+    """Random walks that open objects and arrays whenever they may, under small depth limits,
+    never reach a point where no token is allowed before the value is complete: near the
+    limit, a key or element whose value could not be finished there is not offered."""
+    pieces = [bytes([b]) for b in range(32, 127)] + [b'{"', b'":', b'": {', b'": [', b"[{", b"},", b'"n', b'"a']
+    vocab = constrain.Vocabulary.from_token_bytes([None] + pieces, eos_token_ids=[0])
+    opening = {i + 1 for i, p in enumerate(pieces) if b"{" in p or b"[" in p}
+    for max_depth in (1, 2, 3, 4, 5, 7):
+        try:
+            compiled = constrain.compile(fmt, vocab, max_depth=max_depth, cache=False, property_order=order,
+                                         whitespace="compact")
+        except ConstraintError:
+            continue
+        rng = random.Random(f"{fmt}:{order}:{max_depth}")
+        for _ in range(25):
+            m = compiled.matcher()
+            if not m.allowed_token_ids().size:
+                break  # nothing fits this limit at all (the root needs deeper nesting)
+            for _ in range(300):
+                if m.is_terminated():
+                    break
+                ids = m.allowed_token_ids()
+                assert ids.size, (max_depth, order, m.text if hasattr(m, "text") else None)
+                opens = [t for t in ids.tolist() if t in opening]
+                t = rng.choice(opens) if opens and rng.random() < 0.7 else int(ids[rng.randrange(ids.size)])
+                assert m.accept_token(t)
