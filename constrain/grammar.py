@@ -262,6 +262,12 @@ class GrammarAutomaton:
             if eager or (not isinstance(trees[k], Embed) and info.size_estimate(trees[k], limit) > limit):
                 self._build(k, whole=True)
         self._build(0)
+        if self._checked_from == 0 and not self._finishes_within(0, self._starts[0], 1):
+            raise ConstraintError(
+                f"max_depth={max_depth} is too small for this grammar: no output can be finished with at most "
+                f"{max_depth} nested grammar rules (the root takes one, a JSON object one more, or three with "
+                "property_order='any')"
+            )
         self.start = self._intern(frozenset({((0, self._starts[0]),)}))
 
     # -- rules ------------------------------------------------------------------------------

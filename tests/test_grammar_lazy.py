@@ -379,3 +379,19 @@ def test_no_dead_end_at_the_depth_limit(fmt, order):
                 opens = [t for t in ids.tolist() if t in opening]
                 t = rng.choice(opens) if opens and rng.random() < 0.7 else int(ids[rng.randrange(ids.size)])
                 assert m.accept_token(t)
+
+
+def test_a_depth_limit_too_small_for_any_output_is_a_clear_error():
+    """When not even the shallowest output fits ``max_depth`` (an any-order object needs three
+    nested rules under the root), compile says so instead of handing out an empty mask."""
+    vocab = constrain.Vocabulary.from_token_bytes([None] + [bytes([b]) for b in range(32, 127)], eos_token_ids=[0])
+    schema = {"type": "json_schema", "json_schema": {"schema": {
+        "type": "object", "properties": {"v": {"type": "string"}}, "required": ["v"]}}}
+    with pytest.raises(ConstraintError, match="max_depth=3 is too small"):
+        constrain.compile(schema, vocab, max_depth=3, property_order="any", cache=False)
+    with pytest.raises(ConstraintError, match="max_depth=1 is too small"):
+        constrain.compile({"type": "json_object"}, vocab, max_depth=1, cache=False)
+    m = constrain.compile(schema, vocab, max_depth=4, property_order="any", cache=False).matcher()
+    assert m.accept_string('{"v": "x"}') and m.can_terminate()
+    m = constrain.compile(schema, vocab, max_depth=2, cache=False).matcher()
+    assert m.accept_string('{"v": "x"}') and m.can_terminate()
