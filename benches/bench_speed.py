@@ -103,6 +103,11 @@ def _speed_worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any)
                         break
             result["mask_us"] = [round(x * 1e6, 2) for x in times]
         result["rss_growth_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+        # Free this input's constraint now, before the result goes back: otherwise the next input's
+        # timed compile pays for tearing it down (rebinding ``handle`` and ``m`` frees it there;
+        # for constrain that was ~0.2 ms of every compile median), and freeing it after the send
+        # would overlap another engine's timed work on a small machine.
+        handle = m = None
         conn.send(result)
 
 
