@@ -535,16 +535,21 @@ def test_without_words_is_the_difference(pattern, words):
 @settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.lists(st.tuples(st.integers(0, 0x800), st.integers(0, 0x800)).map(sorted).map(tuple),
                          min_size=1, max_size=3).map(lambda r: tuple(sorted(r))), min_size=0, max_size=6),
-       st.one_of(st.none(), st.lists(st.booleans(), min_size=256, max_size=256)))
-def test_tree_byte_classes_are_the_signature_partition(char_sets, producible):
-    """Grammar byte classes: two bytes share a class iff no character set's UTF-8 byte ranges
-    and no producible-bytes mask tells them apart; classes are numbered by first byte."""
+       st.one_of(st.none(), st.lists(st.booleans(), min_size=256, max_size=256)),
+       st.lists(st.lists(st.integers(0, 3), min_size=256, max_size=256), max_size=2))
+def test_tree_byte_classes_are_the_signature_partition(char_sets, producible, embedded_classes):
+    """Grammar byte classes: two bytes share a class iff no character set's UTF-8 byte ranges,
+    no embedded automaton's byte classes and no producible-bytes mask tell them apart; classes
+    are numbered by first byte."""
     import numpy as np
 
+    from constrain.regex.automaton import ByteDFA, Embed
     from constrain.regex.lazy import TreeInfo, _byte_ranges
     from constrain.regex.parser import Chars, Concat
 
-    trees = [Concat(tuple(Chars(r) for r in char_sets))]
+    embeds = [Embed(ByteDFA(byte_class=np.array(c, dtype=np.int32), table=np.zeros((1, max(c) + 1), dtype=np.int32),
+                            accepting=np.ones(1, dtype=bool), start=0)) for c in embedded_classes]
+    trees = [Concat(tuple(Chars(r) for r in char_sets) + tuple(embeds))]
     allowed = None if producible is None else np.array(producible, dtype=bool)
     got = TreeInfo(trees).byte_classes(allowed).tolist()
     spans = sorted(set().union(*[_byte_ranges(r) for r in char_sets])) if char_sets else []
@@ -552,7 +557,7 @@ def test_tree_byte_classes_are_the_signature_partition(char_sets, producible):
     def signature(b: int) -> tuple:
         if allowed is not None and not allowed[b]:
             return ("dead",)
-        return tuple(lo <= b <= hi for lo, hi in spans)
+        return tuple(lo <= b <= hi for lo, hi in spans) + tuple(c[b] for c in embedded_classes)
 
     numbering: dict[tuple, int] = {}
     expected = [numbering.setdefault(signature(b), len(numbering)) for b in range(256)]

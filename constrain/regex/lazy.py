@@ -187,14 +187,8 @@ class TreeInfo:
                     kids = n.options
                 elif t is Repeat:
                     kids = (n.item,)
-                else:
-                    if t is Chars:
-                        chars.add(n.ranges)
-                    elif t is Embed:
-                        embeds[id(n.dfa)] = n.dfa
-                    elif not isinstance(n, (Call, Anchor)):  # pragma: no cover - the tree node types are fixed
-                        raise TypeError(f"unexpected node type {t.__name__} in a grammar rule")
-                    upper[key] = _own_size(n)
+                else:  # a leaf as a root
+                    upper[key] = self._leaf_size(n, chars, embeds)
                     stack.pop()
                     continue
                 total = 0
@@ -202,20 +196,41 @@ class TreeInfo:
                 for kid in kids:
                     size = known(id(kid))
                     if size is None:
-                        stack.append(kid)
-                        missing = True
-                    else:
-                        total += size
+                        tk = type(kid)
+                        if tk is Concat or tk is Alt or tk is Repeat:
+                            stack.append(kid)
+                            missing = True
+                            continue
+                        # Leaves (half the nodes: literal text is one per character) are done here.
+                        size = upper[id(kid)] = self._leaf_size(kid, chars, embeds)
+                    total += size
                 if missing:
                     continue  # back here once the children are done
-                total += _own_size(n)
-                if t is Repeat:  # the item is built once per copy
-                    total += (_copies(n) - 1) * upper[id(n.item)]
+                # The node's own states (as _own_size counts them, inlined: this loop is hot).
+                if t is Concat:
+                    total += 1 + len(kids)
+                elif t is Alt:
+                    total += 1
+                else:  # the item is built once per copy
+                    copies = _copies(n)
+                    total += 3 + copies + (copies - 1) * upper[id(n.item)]
                 upper[key] = total if total < size_cap else size_cap
                 stack.pop()
         self._upper = upper
         self._chars = chars
         self._embeds = embeds
+
+    @staticmethod
+    def _leaf_size(n: Node, chars: set[tuple[tuple[int, int], ...]], embeds: dict[int, ByteDFA]) -> int:
+        """:func:`_own_size` of a leaf, noting its character set or embedded automaton."""
+        t = type(n)
+        if t is Chars:
+            chars.add(n.ranges)
+        elif t is Embed:
+            embeds[id(n.dfa)] = n.dfa
+        elif not isinstance(n, (Call, Anchor)):  # pragma: no cover - the tree node types are fixed
+            raise TypeError(f"unexpected node type {t.__name__} in a grammar rule")
+        return _own_size(n)
 
     def byte_classes(self, producible: np.ndarray | None) -> np.ndarray:
         """``(256,)`` byte classes, numbered by first byte, refining every rule DFA's byte classes.
@@ -228,32 +243,52 @@ class TreeInfo:
         ranges: set[tuple[int, int]] = set()
         for r in self._chars:
             ranges |= _byte_ranges(r)
-        # Each byte's signature, as raw bytes: which ranges hold it (bit-packed), its class in each
-        # embedded DFA, and whether it is producible. Bytes with equal signatures share a class.
-        # (A 1-D unique over a void view of the signatures: ``np.unique(axis=...)`` costs ~1 ms.)
-        parts = [np.ascontiguousarray(dfa.byte_class[:256], dtype="<i4").view(np.uint8).reshape(256, 4)
-                 for dfa in self._embeds.values()]
-        if ranges:
-            spans = np.array(sorted(ranges), dtype=np.int64)
-            byte = np.arange(256)
-            parts.append(np.packbits((byte >= spans[:, :1]) & (byte <= spans[:, 1:]), axis=0).T)
-        if not parts and producible is None:
+        if not ranges and not self._embeds and producible is None:
             return np.zeros(256, dtype=np.int32)
-        allowed = np.ones(256, dtype=bool) if producible is None else np.asarray(producible, dtype=bool)
-        parts.append(allowed.astype(np.uint8).reshape(256, 1))
-        signature = np.ascontiguousarray(np.concatenate(parts, axis=1))
-        signature[~allowed] = 0  # bytes no token holds: one class, whatever the rules say
-        rows = signature.view(np.dtype((np.void, signature.shape[1]))).reshape(-1)
-        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-        order = np.argsort(first)
-        remap = np.empty_like(order)
-        remap[order] = np.arange(len(order))
-        return remap[inverse.reshape(-1)].astype(np.int32)
+        # A byte's signature: which ranges hold it, its class in each embedded DFA, whether it is
+        # producible. It is constant between consecutive change points of those, so signatures
+        # are taken per segment (a few dozen) rather than per byte. (Pure Python: numpy's
+        # per-call overhead made the bit-packed 256-row version cost ~0.15 ms per grammar.)
+        # Each range is one bit of the signature, flipped on where it starts and off past its end.
+        flips: dict[int, int] = {}
+        for bit, (lo, hi) in enumerate(ranges):
+            flips[lo] = flips.get(lo, 0) ^ (1 << bit)
+            flips[hi + 1] = flips.get(hi + 1, 0) ^ (1 << bit)
+        cuts = set(flips)
+        embedded = [dfa.byte_class[:256] for dfa in self._embeds.values()]
+        columns = []
+        for column in embedded:
+            cuts.update((np.flatnonzero(column[1:] != column[:-1]) + 1).tolist())
+            columns.append(column.tolist())
+        allowed = None
+        if producible is not None:
+            allowed, producible_cuts = _producible_runs(np.asarray(producible, dtype=bool))
+            cuts.update(producible_cuts)
+        cuts.discard(256)
+        cuts.add(0)
+        bounds = sorted(cuts)
+        bounds.append(256)
+        inside = 0
+        numbering: dict[Any, int] = {}
+        out = [0] * 256
+        for i in range(len(bounds) - 1):
+            lo, hi = bounds[i], bounds[i + 1]
+            inside ^= flips.get(lo, 0)
+            if allowed is not None and not allowed[lo]:
+                key: Any = -1  # bytes no token holds: one class, whatever the rules say
+            elif columns:
+                key = (inside, *[column[lo] for column in columns])
+            else:
+                key = inside
+            cls = numbering.setdefault(key, len(numbering))
+            out[lo:hi] = [cls] * (hi - lo)
+        return np.array(out, dtype=np.int32)
 
     def size_estimate(self, node: Node, limit: int) -> int:
         """About how many NFA states ``node`` (one of the trees) becomes, counting each distinct
-        node object once (the NFA builder shares a fragment between uses with the same
-        continuation); or some number above ``limit`` once it is known to exceed it."""
+        composite node object once (the NFA builder shares a fragment between uses with the same
+        continuation; character sets it emits at every use); or some number above ``limit`` once
+        it is known to exceed it."""
         upper = self._upper[id(node)]
         if upper <= limit:
             return upper
@@ -264,12 +299,29 @@ class TreeInfo:
             n = todo.pop()
             if id(n) in seen:
                 continue
-            seen.add(id(n))
+            if type(n) is not Chars:  # a character set is emitted at every use (see _emit)
+                seen.add(id(n))
             total += _own_size(n)
             if type(n) is Repeat:
                 total += (_copies(n) - 1) * self._upper[id(n.item)]
             todo.extend(tree_children(n))
         return total
+
+
+_PRODUCIBLE_RUNS: dict[bytes, tuple[list[bool], list[int]]] = {}
+
+
+def _producible_runs(producible: np.ndarray) -> tuple[list[bool], list[int]]:
+    """A producible-bytes mask as a list, and the bytes where it changes (one mask per vocabulary
+    recurs in every compile, so this is remembered)."""
+    key = producible.tobytes()
+    got = _PRODUCIBLE_RUNS.get(key)
+    if got is None:
+        got = (producible.tolist(), (np.flatnonzero(producible[1:] != producible[:-1]) + 1).tolist())
+        if len(_PRODUCIBLE_RUNS) >= 64:
+            _PRODUCIBLE_RUNS.clear()
+        _PRODUCIBLE_RUNS[key] = got
+    return got
 
 
 def tree_byte_classes(trees: tuple[Node, ...] | list[Node], producible: np.ndarray | None) -> np.ndarray:
