@@ -2236,9 +2236,11 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
         elif t is Concat:
             result = True
             for n in node.items:
-                if not can_finish(n):
-                    result = False
-                    break
+                # Characters (most items: literal text is one per character) are decided here.
+                if n.ranges if type(n) is Chars else can_finish(n):
+                    continue
+                result = False
+                break
         elif t is Alt:
             result = False
             for n in node.options:

@@ -56,7 +56,22 @@ def whitespace(policy: str) -> Node:
 
 def literal(text: str) -> Node:
     """The exact text."""
-    return Concat(tuple(Chars(((ord(c), ord(c)),)) for c in text))
+    return Concat(tuple(_CHAR[c] for c in text))
+
+
+class _CharNodes(dict[str, Chars]):
+    """One shared ``Chars`` node per character: literal text (every key, every ``const``) is most
+    of a schema's tree nodes, and the walks over the trees (byte classes, size estimates,
+    productivity) are memoized by node identity, so shared characters are looked at once."""
+
+    def __missing__(self, c: str) -> Chars:
+        node = Chars(((ord(c), ord(c)),))
+        if len(self) < 4096:
+            self[c] = node
+        return node
+
+
+_CHAR = _CharNodes()
 
 
 def value_literal(value: Any) -> Node:
