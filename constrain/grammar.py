@@ -225,6 +225,7 @@ class GrammarAutomaton:
         first = np.unique(self.byte_class, return_index=True)[1]
         self._class_byte = first.tolist()  # a representative byte of each class
         self._class_sizes = np.bincount(self.byte_class, minlength=self.num_classes)
+        self._subset_classes: _ClassInfo | None = None  # made for the first rule built by subsets
         # Rules are determinized the first time a parse enters them (see :meth:`_build`).
         self.rules: list[ByteDFA | None] = [None] * num_rules
         self._calls: list[list[list[tuple[int, int]]] | None] = [None] * num_rules
@@ -292,7 +293,9 @@ class GrammarAutomaton:
         if spec is not None or not (whole or isinstance(tree, Embed)):
             table: _AnyOrderRule | _CountedStringRule | _CheckedNumberRule | _SubsetRule
             if spec is None:
-                table = _SubsetRule(tree, self.byte_class, self._producible,
+                if self._subset_classes is None:
+                    self._subset_classes = _ClassInfo(self.byte_class, self._producible)
+                table = _SubsetRule(tree, self._subset_classes,
                                     self._dfa_kwargs.get("max_states", DEFAULT_MAX_DFA_STATES), DEFAULT_MAX_WORK)
             elif isinstance(spec, CountedString):
                 table = _CountedStringRule(spec, self.byte_class, self._producible)
@@ -1059,6 +1062,21 @@ class _CheckedNumberRule(_NumberedStates):
         return got
 
 
+class _ClassInfo:
+    """What every rule built by subsets reads off the grammar's byte classes (made once per grammar)."""
+
+    def __init__(self, byte_class: np.ndarray, producible: np.ndarray | None) -> None:
+        self.num_classes = int(byte_class.max()) + 1
+        #: a representative byte of each class, increasing (classes are numbered by first byte)
+        self.class_byte: list[int] = np.unique(byte_class, return_index=True)[1].tolist()
+        #: whether the vocabulary can spell the bytes of each class
+        self.usable_class = [producible is None or bool(producible[b]) for b in self.class_byte]
+        # An edge can be taken when its byte range holds a byte the vocabulary can spell (call
+        # edges, symbols 256 and up, always can): spellable[hi + 1] > spellable[lo].
+        self.spellable: list[int] | None = (
+            None if producible is None else np.concatenate([[0], np.cumsum(producible)]).tolist())
+
+
 class _SubsetRule(_NumberedStates):
     """A rule's DFA, built state by state as parses reach it: each state is a set of the rule's
     NFA states (the subset construction of :func:`~constrain.regex.automaton.determinize`, one
@@ -1075,17 +1093,14 @@ class _SubsetRule(_NumberedStates):
     through the grammar's global classes, which refine every edge's byte range.
     """
 
-    def __init__(self, node: Node, byte_class: np.ndarray, producible: np.ndarray | None,
-                 max_states: int, max_work: int) -> None:
+    def __init__(self, node: Node, classes: "_ClassInfo", max_states: int, max_work: int) -> None:
         nfa = build_nfa(node)
         self.max_states, self.max_work, self._work = max_states, max_work, 0
-        self.num_classes = int(byte_class.max()) + 1
-        self._class_byte = np.unique(byte_class, return_index=True)[1].tolist()  # increasing: numbered by first byte
-        self._usable_class = [producible is None or bool(producible[b]) for b in self._class_byte]
+        self.num_classes = classes.num_classes
+        self._class_byte = classes.class_byte
+        self._usable_class = classes.usable_class
         n = len(nfa.eps)
-        # An edge can be taken when its byte range holds a byte the vocabulary can spell (call
-        # edges, symbols 256 and up, always can).
-        spellable = None if producible is None else np.concatenate([[0], np.cumsum(producible)])
+        spellable = classes.spellable
 
         def usable(lo: int, hi: int) -> bool:
             return lo >= 256 or spellable is None or spellable[hi + 1] > spellable[lo]

@@ -174,7 +174,15 @@ def _emit(nfa: NFA, node: Node, src: int, dst: int, shared: dict[tuple[int, int]
     built once from a private entry state towards ``dst`` can be reused by any later occurrence
     of the same node object with the same ``dst`` (``shared`` maps (node id, dst) -> entry).
     """
-    if isinstance(node, (Concat, Alt, Repeat, Embed)):
+    t = type(node)
+    if t is Chars:
+        ranges = node.ranges
+        if len(ranges) == 1 and ranges[0][1] < 0x80:  # one ASCII range (literal text): one edge
+            nfa.edges[src].append((ranges[0][0], ranges[0][1], dst))
+        else:
+            _emit_chars(nfa, ranges, src, dst)
+        return
+    if t is Concat or t is Alt or t is Repeat or t is Embed:
         key = (id(node), dst)
         entry = shared.get(key)
         if entry is not None:
@@ -185,9 +193,7 @@ def _emit(nfa: NFA, node: Node, src: int, dst: int, shared: dict[tuple[int, int]
         nfa.eps[src].append(entry)
         _emit_compound(nfa, node, entry, dst, shared)
         return
-    if isinstance(node, Chars):
-        _emit_chars(nfa, node.ranges, src, dst)
-    elif isinstance(node, Anchor):
+    if isinstance(node, Anchor):
         nfa.anchors[src].append((node.kind, dst))
     elif isinstance(node, Call):
         nfa.edges[src].append((node.symbol, node.symbol, dst))

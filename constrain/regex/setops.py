@@ -54,9 +54,11 @@ def without_words(dfa: ByteDFA, words: set[bytes] | frozenset[bytes]) -> ByteDFA
     n = dfa.num_states
     # Byte classes: the automaton's, with each byte of a word in a class of its own.
     word_bytes = {b for word in words for b in word}
-    class_ids: dict[tuple[int, int], int] = {}
-    byte_class = [class_ids.setdefault((old_class[b], b if b in word_bytes else -1), len(class_ids)) for b in range(256)]
-    old_of_new = np.array([old for old, _ in class_ids], dtype=np.int64)
+    # Keys: the old class (an int) for other bytes, (old class, byte) for bytes of words.
+    class_ids: dict[int | tuple[int, int], int] = {}
+    byte_class = [class_ids.setdefault((old_class[b], b) if b in word_bytes else old_class[b], len(class_ids))
+                  for b in range(256)]
+    old_of_new = np.array([key if isinstance(key, int) else key[0] for key in class_ids], dtype=np.int64)
     table = dfa.table[:, old_of_new].tolist()  # states 0..n-1: the automaton's own, off the trie
     accept = dfa.accepting.tolist()
     # Trie nodes the automaton can read, depth first from the root; node i is state n + i.
@@ -86,7 +88,7 @@ def without_words(dfa: ByteDFA, words: set[bytes] | frozenset[bytes]) -> ByteDFA
         for b, child in node_children[node].items():
             row[byte_class[b]] = n + child if live[child] else -1
         rows[node] = row
-        live[node] = (accept[node_state[node]] and not ends[node]) or any(t >= 0 for t in row)
+        live[node] = (accept[node_state[node]] and not ends[node]) or max(row) >= 0
     if not live[0]:
         return ByteDFA(byte_class=np.zeros(256, dtype=np.int32), table=np.full((1, 1), -1, dtype=np.int32),
                        accepting=np.zeros(1, dtype=bool), start=0)
