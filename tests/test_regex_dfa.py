@@ -415,6 +415,31 @@ def test_utf8_sequences_boundary_ranges():
         _check_sequences(lo, hi, enumerate_all=hi - lo <= 5000, rng=rng)
 
 
+def test_portable_class_escapes_whole_code_space():
+    """JSON Schema patterns read \\d \\w \\s so that a match is one in ECMA-262 and in Python ``re``
+    alike; checked on every code point against str methods (how ``re`` defines the classes:
+    decimal digits, alphanumerics and ``_``, ``str.isspace``), not against ``re`` itself."""
+    from constrain.regex.parser import DIGIT, SPACE, WORD, portable_class_escapes
+
+    classes = portable_class_escapes()
+
+    def members(ranges):
+        inside = bytearray(0x110000)
+        for lo, hi in ranges:
+            inside[lo:hi + 1] = b"\x01" * (hi - lo + 1)
+        return inside
+
+    sets = {k: members(v) for k, v in classes.items()}
+    ecma = {"d": members(DIGIT), "w": members(WORD), "s": members(SPACE)}
+    for cp in itertools.chain(range(0xD800), range(0xE000, 0x110000)):
+        ch = chr(cp)
+        python = {"d": ch.isdecimal(), "w": ch.isalnum() or ch == "_", "s": ch.isspace()}
+        for k in "dws":
+            both, either = ecma[k][cp] and python[k], ecma[k][cp] or python[k]
+            assert sets[k][cp] == both, (k, hex(cp))
+            assert sets[k.upper()][cp] == (not either), (k.upper(), hex(cp))
+
+
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.integers(0, 0x10FFFF), st.integers(0, 70000))
 def test_utf8_sequences_random_ranges(lo, width):

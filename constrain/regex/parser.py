@@ -465,24 +465,26 @@ def portable_class_escapes() -> dict[str, Ranges]:
     package) run Python's ``re``, where ``\\w``, ``\\d`` and ``\\s`` are Unicode-aware. A string
     matched through these sets satisfies both readings: ``\\d``/``\\w`` stay ASCII, ``\\s`` drops
     U+FEFF (not Python white space), and ``\\D``/``\\W``/``\\S`` leave out every character that
-    either dialect counts as a digit / word character / space. Built once, in about 0.2 s.
+    either dialect counts as a digit / word character / space. Built once, in about 50 ms (the
+    runs of each class in a string of every code point but the surrogates).
     """
     import re
 
     import numpy as np
 
+    gap = 0xE000 - 0xD800  # surrogates cannot be in a str; text index i >= 0xD800 is code point i + gap
     points = np.concatenate([np.arange(0, 0xD800), np.arange(0xE000, MAX_CODE_POINT + 1)])
-    text = "".join(map(chr, points.tolist()))
+    text = points.astype("<u4").tobytes().decode("utf-32-le")
 
     def python_ranges(regex: str) -> Ranges:
-        hits = np.array([m.start() for m in re.finditer(regex, text)], dtype=np.int64)
-        if not hits.size:
-            return ()
-        cps = points[hits]
-        breaks = np.flatnonzero(np.diff(cps) != 1)
-        starts = np.concatenate([[cps[0]], cps[breaks + 1]])
-        ends = np.concatenate([cps[breaks], [cps[-1]]])
-        return tuple(zip(starts.tolist(), ends.tolist()))
+        ranges = []
+        for m in re.finditer(regex + "+", text):
+            start, end = m.start(), m.end() - 1
+            if start < 0xD800 <= end:  # a run across the surrogate gap: two ranges
+                ranges += [(start, 0xD7FF), (0xE000, end + gap)]
+            else:
+                ranges.append((start + gap if start >= 0xD800 else start, end + gap if end >= 0xD800 else end))
+        return tuple(ranges)
 
     py_digit, py_word, py_space = python_ranges(r"\d"), python_ranges(r"\w"), python_ranges(r"\s")
     space_both = _intersect_ranges(SPACE, py_space)
