@@ -50,16 +50,19 @@ def without_words(dfa: ByteDFA, words: set[bytes] | frozenset[bytes]) -> ByteDFA
     back in ``dfa``'s own states. A node's row is its state's row, except on the bytes leading
     to its children.
     """
-    old_class = dfa.byte_class[:256].tolist()
     n = dfa.num_states
-    # Byte classes: the automaton's, with each byte of a word in a class of its own.
+    # Byte classes: the automaton's, with each byte of a word in a class of its own, numbered in
+    # the order of their first bytes.
     word_bytes = {b for word in words for b in word}
-    # Keys: the old class (an int) for other bytes, (old class, byte) for bytes of words.
-    class_ids: dict[int | tuple[int, int], int] = {}
-    byte_class = [class_ids.setdefault((old_class[b], b) if b in word_bytes else old_class[b], len(class_ids))
-                  for b in range(256)]
-    old_of_new = np.array([key if isinstance(key, int) else key[0] for key in class_ids], dtype=np.int64)
-    table = dfa.table[:, old_of_new].tolist()  # states 0..n-1: the automaton's own, off the trie
+    old_class = dfa.byte_class[:256].tolist()
+    keys = old_class.copy()  # an old class (>= 0), or -1 - b for a byte b of a word
+    for b in word_bytes:
+        keys[b] = -1 - b
+    class_ids: dict[int, int] = {}
+    byte_class = [class_ids.setdefault(k, len(class_ids)) for k in keys]
+    old_of_new = np.array([k if k >= 0 else old_class[-1 - k] for k in class_ids], dtype=np.int64)
+    new_table = dfa.table[:, old_of_new]  # states 0..n-1: the automaton's own, off the trie
+    table = new_table.tolist()
     accept = dfa.accepting.tolist()
     # Trie nodes the automaton can read, depth first from the root; node i is state n + i.
     node_state = [dfa.start]
@@ -80,21 +83,30 @@ def without_words(dfa: ByteDFA, words: set[bytes] | frozenset[bytes]) -> ByteDFA
             node = child
         else:
             ends[node] = True
-    # Rows of the trie nodes, deepest first, so that a node knows whether its children are live.
+    # A trie node is live when it accepts (and ends no word), when its state moves on some byte
+    # that leads to no child (the automaton is trimmed: every state it moves to is live), or
+    # when a child is live. Each child's byte has a class of its own, and a child exists only
+    # where the state moves, so the first test is a count. Deepest nodes first.
+    state_moves = (new_table >= 0).sum(axis=1).tolist()
     live = [False] * len(node_state)
-    rows: list[list[int]] = [[]] * len(node_state)
     for node in range(len(node_state) - 1, -1, -1):
-        row = list(table[node_state[node]])
-        for b, child in node_children[node].items():
-            row[byte_class[b]] = n + child if live[child] else -1
-        rows[node] = row
-        live[node] = (accept[node_state[node]] and not ends[node]) or max(row) >= 0
+        q, children = node_state[node], node_children[node]
+        live[node] = ((accept[q] and not ends[node]) or state_moves[q] > len(children)
+                      or any(live[child] for child in children.values()))
     if not live[0]:
         return ByteDFA(byte_class=np.zeros(256, dtype=np.int32), table=np.full((1, 1), -1, dtype=np.int32),
                        accepting=np.zeros(1, dtype=bool), start=0)
+    # Rows of the trie nodes: their states' rows, with each child's class moved to the child
+    # (or nowhere, when the child is dead).
+    node_rows = new_table[node_state]
+    edges = [(node, byte_class[b], n + child if live[child] else -1)
+             for node, children in enumerate(node_children) for b, child in children.items()]
+    if edges:
+        at = np.array(edges, dtype=np.int64)
+        node_rows[at[:, 0], at[:, 1]] = at[:, 2]
     return ByteDFA(
         byte_class=np.array(byte_class, dtype=np.int32),
-        table=np.array(table + rows, dtype=np.int32).reshape(n + len(rows), len(class_ids)),
+        table=np.concatenate([new_table, node_rows]).astype(np.int32, copy=False),
         accepting=np.array(accept + [accept[q] and not ends[i] for i, q in enumerate(node_state)], dtype=bool),
         start=n,
     )
