@@ -312,8 +312,13 @@ class TokenTrie:
         it takes in a string, one it ends inside included. Computed once; read-only."""
         cached = self.__dict__.get("_plain_chars")
         if cached is None:
-            cached = np.array([0 if not t else sum(1 for b in t if b & 0xC0 != 0x80) for t in self._token_bytes],
-                              dtype=np.int32)
+            tokens = [t or b"" for t in self._token_bytes]
+            data = np.frombuffer(b"".join(tokens), dtype=np.uint8)
+            # Character starts counted over all tokens at once, each token's share by differences.
+            starts_before = np.concatenate([[0], np.cumsum((data & 0xC0) != 0x80)])
+            lengths = np.array([len(t) for t in tokens], dtype=np.int64)
+            ends = np.cumsum(lengths)
+            cached = (starts_before[ends] - starts_before[ends - lengths]).astype(np.int32)
             cached.flags.writeable = False
             self.__dict__["_plain_chars"] = cached
         return cached

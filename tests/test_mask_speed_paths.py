@@ -148,6 +148,22 @@ def test_plain_split_matches_python_utf8(family):
             assert rest.token_node[tid] < rest.num_nodes  # every other token is in the rest trie
 
 
+def test_plain_chars_counts_character_starts(family):
+    """plain_chars (computed for the whole vocabulary at once) is each token's count of bytes
+    that start a UTF-8 character; for a plain token, the characters it takes, counted here by
+    Python's decoder."""
+    name, vocab, _ = family
+    counts = vocab.trie.plain_chars
+    plain, _ = vocab.trie.plain_split
+    assert counts.shape == (vocab.size,) and not counts.flags.writeable
+    for tid, t in enumerate(vocab.token_bytes):
+        assert counts[tid] == sum(1 for b in (t or b"") if b & 0xC0 != 0x80), (name, tid, t)
+        if plain[tid]:
+            # A token ending inside a character: that character counts as one.
+            assert counts[tid] == len(t.decode("utf-8", errors="ignore")) + (t.decode("utf-8", "replace") != t.decode(
+                "utf-8", "ignore")), (name, tid, t)
+
+
 def test_simulation_refuses_counting_and_narrow_states():
     vocab = constrain.Vocabulary.from_token_bytes([None, b"a", b"ab", b'"', "é".encode(), b"\xc3", b"\xa9"], eos_token_ids=[0])
     table = plain_utf8_table(vocab.trie.producible_bytes)
