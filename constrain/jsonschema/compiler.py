@@ -1282,21 +1282,31 @@ class SchemaCompiler:
     # -- scalars -----------------------------------------------------------------------------
     def _number(self, schema: dict, ptr: str, integer: bool) -> Node:
         negated = schema.get("$not_numbers")
-        node = self._number_node(schema, ptr, integer, checked=not negated)
         if not negated:
+            return self._number_node(schema, ptr, integer, checked=True)
+
+        def without_negated(texts: ByteDFA) -> ByteDFA:
+            # Subtract, within plain decimal texts (no exponent), every text whose value satisfies
+            # a negated schema: exact there, since each such automaton holds all plain texts of
+            # its values. Fractions keep to 15 significant digits, so that the float a validator
+            # reads compares with bounds and integers as the decimal text does
+            # ("1.0000000000000001" reads as 1.0).
+            dfa = intersection(texts, _float_safe_number_dfa())
+            for neg in negated:
+                neg_texts = self._number_texts(neg, ptr)
+                if neg_texts is not None:
+                    dfa = difference(dfa, neg_texts)
+            if is_empty(dfa):
+                raise InvalidSchemaError(f"no number satisfies the schema and its not at {ptr or '/'}")
+            return dfa
+
+        # A fractional multipleOf checked value by value keeps its check: the negations are
+        # taken out of the texts it checks (fuzz_json seed 612 case 446: -0.9 under
+        # multipleOf 0.1 beside a not was left out, only integers were generated).
+        node = self._number_node(schema, ptr, integer, checked=True, restrict=without_negated)
+        if isinstance(node, Call):
             return node
-        # Subtract, within plain decimal texts (no exponent), every text whose value satisfies a
-        # negated schema: exact there, since each such automaton holds all plain texts of its values.
-        # Fractions keep to 15 significant digits, so that the float a validator reads compares
-        # with bounds and integers as the decimal text does ("1.0000000000000001" reads as 1.0).
-        dfa = intersection(_dfa_of(node), _float_safe_number_dfa())
-        for neg in negated:
-            texts = self._number_texts(neg, ptr)
-            if texts is not None:
-                dfa = difference(dfa, texts)
-        if is_empty(dfa):
-            raise InvalidSchemaError(f"no number satisfies the schema and its not at {ptr or '/'}")
-        return Embed(dfa)
+        return Embed(without_negated(_dfa_of(node)))
 
     def _number_texts(self, neg: Any, ptr: str) -> ByteDFA | None:
         """DFA of the plain number texts whose value satisfies ``neg``; None when refused."""
@@ -1384,9 +1394,11 @@ class SchemaCompiler:
             dfa = intersection(dfa, _exactly_one(sets, sets))
         return dfa
 
-    def _number_node(self, schema: dict, ptr: str, integer: bool, checked: bool = False) -> Node:
+    def _number_node(self, schema: dict, ptr: str, integer: bool, checked: bool = False,
+                     restrict: Any = None) -> Node:
         """The number texts ``schema`` allows. ``checked``: a fractional ``multipleOf`` may be a
-        :class:`~constrain.grammar.CheckedNumber` rule (a call, not an automaton)."""
+        :class:`~constrain.grammar.CheckedNumber` rule (a call, not an automaton), whose texts
+        ``restrict`` (a function from automaton to automaton), when given, narrows first."""
         from . import numeric
 
         lo, lo_excl, hi, hi_excl = _bounds(schema, ptr)
@@ -1408,7 +1420,8 @@ class SchemaCompiler:
                     # A fractional multiple of integers: validators divide in floats, where
                     # -280 / 0.07 is not whole though 7 divides 280. Checked value by value.
                     if checked:
-                        return self._checked_number(compile_regex(text), multiple, ptr)
+                        syntax = compile_regex(text)
+                        return self._checked_number(restrict(syntax) if restrict else syntax, multiple, ptr)
                     self.unsupported("multipleOf", ptr, f"fractional multipleOf {multiple} of integers beside not")
                     multiple = None  # lenient: dropped
                 if multiple is not None and multiple != 1:
@@ -1446,7 +1459,8 @@ class SchemaCompiler:
                     # exponent (as json.dumps writes large floats), checked value by value.
                     plain = compile_regex(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,%d})?|-?[1-9](?:\.[0-9]+)?[eE][+-]?[1-9][0-9]*"
                                           % places)
-                    return self._checked_number(intersection(_dfa_of(bounded), plain), multiple, ptr)
+                    syntax = intersection(_dfa_of(bounded), plain)
+                    return self._checked_number(restrict(syntax) if restrict else syntax, multiple, ptr)
                 if not _integers_divide_exactly(multiple):
                     self.unsupported("multipleOf", ptr, f"non-integer multipleOf {multiple} (only integer values of "
                                      "10^-k for some k are generated; validators divide in floats)")
