@@ -312,6 +312,12 @@ def test_whitespace_guard_bounds_blank_runs(smollm2_vocab):
         # negated, the exact set is needed and is not regular; 1e-05 fails even for integers.
         ({"type": "number", "not": {"multipleOf": 0.1}}, constrain.UnsupportedSchemaError, "'not'"),
         ({"type": "number", "multipleOf": 1e-05}, constrain.UnsupportedSchemaError, "'multipleOf'"),
+        # Integers too, where some integer fails the float division (-280 / 0.07 is not whole):
+        # they were taken as all integers, so the not left nothing (fuzz_json seed 615 case 510,
+        # where, nested in a oneOf, the branch was dropped and the outer oneOf went unsound).
+        ({"type": "integer", "not": {"type": "integer", "multipleOf": 0.07}}, constrain.UnsupportedSchemaError, "'not'"),
+        ({"oneOf": [{"oneOf": [{"type": "integer", "multipleOf": 0.07}, {"type": "integer", "multipleOf": 0.1}]},
+                    {"type": "number", "maximum": 90}]}, constrain.UnsupportedSchemaError, "'oneOf'"),
     ],
 )
 def test_schema_errors(smollm2_vocab, schema, error, fragment):
