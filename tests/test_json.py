@@ -1117,6 +1117,32 @@ COMPLETENESS_FIXES = {
         [{"x": "s"}, {"p0": "a"}, {"p0": "é", "x": "y"}, {"p0": "a@"}, {"x": "s", "y": "t"}],
         [{}, {"x": 1}, {"p0": "zz"}, {"p0": "zz", "x": "s"}],
     ),
+    # A discriminator beside a name only the other branch requires: objects without that name
+    # fail the other branch, with or without the discriminator ({} was rejected: fuzz_json seed
+    # 614 case 283, tekken); the other branch closed, open, or requiring a name it does not declare.
+    "one_of_discriminator_and_a_name_the_other_branch_requires": (
+        {"oneOf": [
+            {"type": "object", "properties": {"p0": {"type": "number", "minimum": 0, "maximum": 0}}},
+            {"type": "object", "properties": {"p0": {"type": "boolean"}, "p1": {"type": "array"}},
+             "required": ["p1"], "additionalProperties": False}]},
+        [{}, {"p0": 0}, {"x": 1}, {"p0": True, "p1": [1]}, {"p0": 0, "p1": [1]}, {"r": 1}],
+        [{"p1": []}, {"p0": True}, {"p0": 1}, 5],
+    ),
+    "one_of_discriminator_and_a_name_the_open_branch_requires": (
+        {"oneOf": [
+            {"type": "object", "properties": {"p0": {"type": "number", "minimum": 0, "maximum": 0}}},
+            {"type": "object", "properties": {"p0": {"type": "boolean"}}, "required": ["p1"]}]},
+        [{}, {"x": 1}, {"r": 1}, {"p0": 0, "p1": 2}, {"p0": True, "p1": 2}],
+        [{"p1": 2}, {"p0": True}, {"p0": 1, "p1": 2}],
+    ),
+    "one_of_discriminator_and_an_undeclared_name_the_closed_branch_requires": (
+        {"oneOf": [
+            {"type": "object", "properties": {"p0": {"type": "number", "minimum": 0, "maximum": 0}}},
+            {"type": "object", "properties": {"p0": {"type": "boolean"}, "p1": {"type": "array"}},
+             "required": ["r", "p1"], "additionalProperties": False}]},
+        [{}, {"p1": []}, {"r": 1}, {"p0": 0}, {"x": 1}],
+        [{"p0": True}, {"p0": 1}, "s"],
+    ),
     # A discriminator the other branch requires: this branch's objects without it fail the
     # other one, so they are valid (they were dropped by making it required here too).
     "one_of_discriminator_required_by_the_other_branch": (

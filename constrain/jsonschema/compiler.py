@@ -1069,10 +1069,22 @@ class SchemaCompiler:
                     # closed branch's names (the alternative would hold nothing otherwise).
                     undeclared = (_closed(other) and narrowed.get("additionalProperties", True) is not False
                                   and not set(theirs) & set(required))
-                    if (separators or undeclared) and len(separators) < _MAX_ONE_OF_KEYS and "anyOf" not in narrowed:
+                    # An object without a name the other branch requires fails it too (fuzz_json
+                    # seed 614 case 283: {} against a branch requiring p1): "names absent and that
+                    # one absent" is a further alternative. It holds every object the undeclared
+                    # alternative holds when the name is declared there (which forbids it);
+                    # otherwise the undeclared alternative takes the objects holding the name.
+                    absent = next((r for r in other.get("required", [])
+                                   if isinstance(r, str) and r not in required and r not in names), None)
+                    if ((separators or undeclared or absent is not None) and len(separators) < _MAX_ONE_OF_KEYS
+                            and "anyOf" not in narrowed):
                         narrowed["anyOf"] = _first_present(names)
-                        if undeclared:
+                        if absent is not None:
+                            narrowed["anyOf"].append({"$forbidden": names + [absent]})
+                        if undeclared and absent is None:
                             narrowed["anyOf"].append({"$forbidden": sorted(set(names) | set(theirs)), "minProperties": 1})
+                        elif undeclared and absent not in theirs:
+                            narrowed["anyOf"].append({"$forbidden": sorted(set(names) | set(theirs)), "required": [absent]})
                     else:
                         narrowed["required"] = required + [discriminator]
                 else:
