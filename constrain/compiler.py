@@ -17,7 +17,7 @@ import numpy as np
 
 from . import deadline
 from .bitmask import bitmask_width, mask_to_bitmask_row
-from .errors import ConstraintError, InvalidRegexError, InvalidResponseFormatError
+from .errors import AutomatonTooLargeError, ConstraintError, InvalidRegexError, InvalidResponseFormatError
 from .gcpause import gc_paused
 from .grammar import DEFAULT_MAX_DEPTH, GrammarAutomaton
 from .jsonschema.compiler import JsonOptions, SchemaCompiler
@@ -441,9 +441,18 @@ def compile(
         raise ConstraintError(f"max_compile_seconds must be a positive number or None, not {max_compile_seconds!r}")
     json_options = JsonOptions(whitespace=whitespace, lenient=lenient, property_order=property_order)
     with deadline.time_budget(max_compile_seconds), gc_paused:
-        compiled = _compile_uncached(
-            response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
-        )
+        try:
+            compiled = _compile_uncached(
+                response_format, vocab, max_nfa_states, max_dfa_states, json_options, max_depth, max_whitespace
+            )
+        except RecursionError:
+            # Schemas and regexes are walked recursively: one nested past Python's recursion
+            # limit is a budget error of its own, not a crash from deep inside.
+            kind = format_kind(response_format) if isinstance(response_format, Mapping) else "format"
+            hint = " (share repeated parts through $defs)" if kind == "json_schema" else ""
+            raise AutomatonTooLargeError(
+                f"the {kind} is nested too deeply to compile: Python's recursion limit was reached{hint}"
+            ) from None
     if key is not None:
         _COMPILE_CACHE.put(key, vocab, compiled)
     return compiled

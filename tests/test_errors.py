@@ -110,6 +110,34 @@ def test_compile_time_budget_covers_regexes_and_can_be_lifted():
     assert compiled.description == "[ab]*a[ab]{12}"
 
 
+def _nested_schema(levels: int) -> dict:
+    schema: dict = {"type": "integer"}
+    for _ in range(levels):
+        schema = {"type": "array", "items": schema, "maxItems": 1}
+    return schema
+
+
+@pytest.mark.parametrize("response_format", [
+    {"type": "json_schema", "json_schema": {"schema": _nested_schema(5000)}},
+    {"type": "regex", "schema": "(" * 5000 + "a" + ")" * 5000},
+], ids=["schema", "regex"])
+def test_nesting_past_the_recursion_limit_is_a_budget_error(response_format):
+    """A format nested past Python's recursion limit is a typed budget error naming the nesting,
+    not a RecursionError from deep inside."""
+    with pytest.raises(constrain.AutomatonTooLargeError, match="nested too deeply"):
+        constrain.compile(response_format, VOCAB, cache=False)
+
+
+def test_schema_whose_validation_never_ends_is_refused_not_a_crash():
+    """Checking enum values of a schema that refers to itself without end ({oneOf: [..., {$ref:
+    itself}]}) ran jsonschema under compile's raised recursion limit, past the C stack: the
+    process died (fuzz_json seed 616 case 2400). It is refused now."""
+    schema = {"$ref": "#/$defs/d0", "$defs": {"d0": {"oneOf": [
+        {"anyOf": [{"type": "integer", "maximum": -10}, {"enum": ["with space"]}]}, {"$ref": "#/$defs/d0"}]}}}
+    with pytest.raises(constrain.UnsupportedSchemaError, match="oneOf"):
+        constrain.compile({"type": "json_schema", "json_schema": {"schema": schema}}, VOCAB, cache=False)
+
+
 @pytest.mark.parametrize("budget", [0, -1.0, "10", True, float("nan")])
 def test_compile_time_budget_must_be_positive(budget):
     with pytest.raises(constrain.ConstraintError, match="max_compile_seconds"):

@@ -832,12 +832,19 @@ class SchemaCompiler:
             # jsonschema would resolve these against the root, not the nested $id's base.
             self.unsupported("enum", ptr, "enum values checked against $refs under a nested $id")
             return True
+        # jsonschema recurses through C (generators), where compile's raised recursion limit
+        # would let a schema that never stops expanding (d0: {oneOf: [..., {$ref: d0}]}) run the
+        # C stack out (a segfault: fuzz_json seed 616 case 2400). It gets the usual headroom.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(min(limit, _stack_depth() + _VALIDATOR_FRAMES))
         try:
             return bool(self._validator.evolve(schema=standard).is_valid(value))
         except Exception as exc:  # noqa: BLE001 - any failure here means we cannot be sure
             raise UnsupportedSchemaError(
                 f"cannot check enum values against their schema at {ptr or '/'}: {exc}", "enum", ptr or "/"
             ) from None
+        finally:
+            sys.setrecursionlimit(limit)
 
     def _alternatives(self, schema: dict, key: str, base: str, ptr: str) -> Node:
         branches = schema[key]
@@ -2468,6 +2475,20 @@ def _closed(schema: dict) -> bool:
     """Whether an object schema forbids every property it does not declare."""
     return (schema.get("additionalProperties") is False and not schema.get("patternProperties")
             and not schema.get("$patterns") and isinstance(schema.get("properties", {}), dict))
+
+
+#: Recursion headroom for the jsonschema validator (Python's default limit is 1,000).
+_VALIDATOR_FRAMES = 1000
+
+
+def _stack_depth() -> int:
+    """How many Python frames are on the stack (the caller's included)."""
+    depth = 0
+    frame = sys._getframe(1)
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth
 
 
 def _first_present(names: list[str]) -> list[dict]:
