@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     workers = {e: Worker(e, args.tokenizer, args.memory_gb, target=_speed_worker) for e in engines}
     try:
         for i, item in enumerate(items):
-            for e in engines:
+            # The engines take turns in a rotating order: each one's compile then follows each
+            # other engine's token walks equally often (a compile right after a big engine's
+            # walks starts with cold CPU caches; in a fixed order one engine always paid that).
+            for e in engines[i % len(engines):] + engines[:i % len(engines)]:
                 r = workers[e].run((item, args.walks, args.walk_tokens), args.timeout)
                 r.setdefault("name", item["name"])
                 results[e].append(r)
