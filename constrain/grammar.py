@@ -294,7 +294,7 @@ class GrammarAutomaton:
             table: _AnyOrderRule | _CountedStringRule | _CheckedNumberRule | _SubsetRule
             if spec is None:
                 if self._subset_classes is None:
-                    self._subset_classes = _ClassInfo(self.byte_class, self._producible)
+                    self._subset_classes = _ClassInfo(self.num_classes, self._class_byte, self._producible)
                 table = _SubsetRule(tree, self._subset_classes,
                                     self._dfa_kwargs.get("max_states", DEFAULT_MAX_DFA_STATES), DEFAULT_MAX_WORK)
             elif isinstance(spec, CountedString):
@@ -1065,10 +1065,10 @@ class _CheckedNumberRule(_NumberedStates):
 class _ClassInfo:
     """What every rule built by subsets reads off the grammar's byte classes (made once per grammar)."""
 
-    def __init__(self, byte_class: np.ndarray, producible: np.ndarray | None) -> None:
-        self.num_classes = int(byte_class.max()) + 1
+    def __init__(self, num_classes: int, class_byte: list[int], producible: np.ndarray | None) -> None:
+        self.num_classes = num_classes
         #: a representative byte of each class, increasing (classes are numbered by first byte)
-        self.class_byte: list[int] = np.unique(byte_class, return_index=True)[1].tolist()
+        self.class_byte = class_byte
         #: whether the vocabulary can spell the bytes of each class
         self.usable_class = [producible is None or bool(producible[b]) for b in self.class_byte]
         # An edge can be taken when its byte range holds a byte the vocabulary can spell (call

@@ -587,3 +587,39 @@ def test_tree_byte_classes_are_the_signature_partition(char_sets, producible, em
     numbering: dict[tuple, int] = {}
     expected = [numbering.setdefault(signature(b), len(numbering)) for b in range(256)]
     assert got == expected
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_tree_size_bound_is_the_recursive_sum_of_own_sizes(data):
+    """TreeInfo's per-node NFA size bound (its loop inlines the arithmetic of ``_own_size``) equals
+    the plain recursive definition: a node's own states plus its children's bounds, a repeated
+    item counted once per copy; shared nodes and characters counted at every use."""
+    from constrain.regex.lazy import TreeInfo, _copies, _own_size, tree_children
+    from constrain.regex.parser import Alt, Chars, Concat, Repeat
+
+    pool = [Chars(((0x61, 0x61),)), Chars(((0x30, 0x39), (0xE9, 0xE9)))]  # ASCII and multi-byte sets
+    for _ in range(data.draw(st.integers(1, 12))):
+        kind = data.draw(st.sampled_from(["concat", "alt", "repeat", "chars"]))
+        if kind == "chars":
+            lo = data.draw(st.integers(0, 0x3000))
+            pool.append(Chars(((lo, lo + data.draw(st.integers(0, 200))),)))
+            continue
+        kids = tuple(data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4)))  # nodes may be shared
+        if kind == "concat":
+            pool.append(Concat(kids))
+        elif kind == "alt":
+            pool.append(Alt(kids))
+        else:
+            low = data.draw(st.integers(0, 3))
+            pool.append(Repeat(kids[0], low, data.draw(st.one_of(st.none(), st.integers(max(low, 1), 4)))))
+    root = pool[-1]
+
+    def bound(n) -> int:
+        total = _own_size(n) + sum(bound(k) for k in tree_children(n))
+        if isinstance(n, Repeat):
+            total += (_copies(n) - 1) * bound(n.item)
+        return total
+
+    info = TreeInfo([root])
+    assert info.size_estimate(root, 1 << 60) == bound(root)
