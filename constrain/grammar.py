@@ -406,8 +406,13 @@ class GrammarAutomaton:
         exp = self._expansions[cid]
         if exp is None:
             closed: set[Stack] = set()
+            calls, accepting = self._calls, self._accepting
             for stack in self._configs[cid]:
-                closed.update(self._closure(stack))
+                rule, state = stack[-1]
+                if not calls[rule][state] and (len(stack) == 1 or not accepting[rule][state]):  # type: ignore[index]
+                    closed.add(stack)  # neither calls nor returns: closed already (inside a key, a string)
+                else:
+                    closed.update(self._closure(stack))
             exp = [(st[:-1], st[-1][0], self._rows[st[-1][0]][st[-1][1]]) for st in closed]
             self._expansions[cid] = exp
         return exp
@@ -490,10 +495,14 @@ class GrammarAutomaton:
         same share one target, so each distinct target is built and interned once.
         """
         with self._lock:
-            cids, classes = np.divmod(np.unique(flat_indices), self.num_classes)
-            todo = self._table[cids, classes] == UNKNOWN
-            cids, classes = cids[todo], classes[todo]
-            cid_list, class_list = cids.tolist(), classes.tolist()
+            # Flat indices throughout (one gather and one scatter; a walk calls this once per
+            # trie level, so its fixed cost counts).
+            todo = np.unique(flat_indices)
+            todo = todo[self._table.reshape(-1)[todo] == UNKNOWN]
+            num_classes = self.num_classes
+            index_list = todo.tolist()
+            cid_list = [x // num_classes for x in index_list]
+            class_list = [x - c * num_classes for x, c in zip(index_list, cid_list)]
             found: list[int] = []
             target = self._target
             i, n = 0, len(cid_list)
@@ -521,7 +530,7 @@ class GrammarAutomaton:
                             got = targets[column] = target(exp, column)
                         found.append(got)
                 i = j
-            self._table[cids, classes] = found  # after the steps: interning may grow the table
+            self._table.reshape(-1)[todo] = found  # after the steps: interning may grow the table
 
     def resolve_entry(self, flat_index: int) -> int:
         """The table entry at ``flat_index``, computed first if unknown: :meth:`resolve` for one
