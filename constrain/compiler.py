@@ -292,6 +292,14 @@ class CompiledConstraint:
             if len(cache) > self._mask_cache_size:
                 del cache[next(iter(cache))]  # the oldest entry
 
+    def clear_mask_cache(self) -> None:
+        """Drop every cached mask row (their memory), keeping the automaton and what it has
+        built: the next mask of a state is computed again, by a walk whose table entries are
+        known. Matchers keep working; rows already handed out stay valid."""
+        with self._lock:
+            self._mask_cache.clear()
+            self._state_rows.clear()
+
     @property
     def bitmask_width(self) -> int:
         return bitmask_width(self.vocab.size)

@@ -282,3 +282,32 @@ def test_processor_follows_reordered_rows(vocab):
         proc(np.array(ids), logits)
         for row, allowed in enumerate(expected):
             assert set(np.flatnonzero(np.isfinite(logits[row])).tolist()) == {t for t in allowed if t is not None}, (ids, row)
+
+
+@pytest.mark.parametrize("response_format", [
+    {"type": "regex", "schema": "(ab|a)+c?"},
+    {"type": "json_schema", "json_schema": {"schema": {"type": "array", "items": {"type": "integer"}}}},
+])
+def test_clear_mask_cache_drops_rows_and_masks_come_back_the_same(vocab, response_format):
+    if response_format["type"] != "regex":
+        vocab = constrain.Vocabulary.from_token_bytes([None, b"[", b"]", b",", b", ", b" ", b"1", b"12", b"-", b"2"],
+                                                      eos_token_ids=[0])
+    compiled = constrain.compile(response_format, vocab, cache=False)
+    m = compiled.matcher()
+    text = b"abab" if response_format["type"] == "regex" else b"[12, -1"
+    before = []
+    assert m.accept_string(text[:1])
+    held = m.next_token_bitmask()  # a row handed out before the clear
+    held_copy = held.copy()
+    for k in range(1, len(text) + 1):
+        m2 = compiled.matcher()
+        assert m2.accept_string(text[:k])
+        before.append(m2.next_token_bitmask().copy())
+    assert compiled._mask_cache  # noqa: SLF001 - the rows above were cached
+    compiled.clear_mask_cache()
+    assert not compiled._mask_cache and not compiled._state_rows  # noqa: SLF001
+    assert np.array_equal(held, held_copy)  # rows handed out stay valid
+    for k in range(1, len(text) + 1):
+        m2 = compiled.matcher()
+        assert m2.accept_string(text[:k])
+        assert np.array_equal(m2.next_token_bitmask(), before[k - 1])
