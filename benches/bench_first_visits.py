@@ -40,8 +40,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 import numpy as np  # noqa: E402
 
-from bench_speed import inputs  # noqa: E402
-from maskbench import DEFAULT_DATA  # noqa: E402
+from bench_speed import add_input_args, inputs  # noqa: E402
 
 
 def _walk(engine: Any, tok: Any, handle: Any, item: dict, walks: int, walk_tokens: int,
@@ -123,12 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     from engines import load_tokenizer, make_engine
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=DEFAULT_DATA)
-    parser.add_argument("--tokenizer", default="tekken", choices=["smollm2", "tekken"])
-    parser.add_argument("--per-category", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--walks", type=int, default=2)
-    parser.add_argument("--walk-tokens", type=int, default=64)
+    add_input_args(parser, walk_tokens=64)
     parser.add_argument("--peer", help="also walk the same sequences with this engine (llguidance, xgrammar)")
     parser.add_argument("--profile", action="store_true", help="time the first-visit work by kind")
     args = parser.parse_args(argv)

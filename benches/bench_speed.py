@@ -117,17 +117,22 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
 
-def main(argv: list[str] | None = None) -> int:
-    from engines import available_engines
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_input_args(parser: argparse.ArgumentParser, walk_tokens: int) -> None:
+    """The options choosing the vocabulary, the inputs and the walks (bench_first_visits shares them)."""
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--tokenizer", default="tekken", choices=["smollm2", "tekken"])
     parser.add_argument("--per-category", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engines", default=",".join(available_engines()))
     parser.add_argument("--walks", type=int, default=2)
-    parser.add_argument("--walk-tokens", type=int, default=128)
+    parser.add_argument("--walk-tokens", type=int, default=walk_tokens)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engines import available_engines
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_args(parser, walk_tokens=128)
+    parser.add_argument("--engines", default=",".join(available_engines()))
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--memory-gb", type=float, default=8.0)
     parser.add_argument("--json", help="write per-input results here")
