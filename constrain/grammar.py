@@ -366,6 +366,9 @@ class GrammarAutomaton:
 
     def _closure(self, stack: Stack) -> list[Stack]:
         """Stacks reachable without reading a byte: calls (push) and returns (pop)."""
+        rule, state = stack[-1]
+        if not self._calls[rule][state] and (len(stack) == 1 or not self._accepting[rule][state]):  # type: ignore[index]
+            return [stack]  # neither calls nor may return (inside a key, a string): the usual case
         seen = {stack}
         todo = [stack]
         while todo:
@@ -406,13 +409,8 @@ class GrammarAutomaton:
         exp = self._expansions[cid]
         if exp is None:
             closed: set[Stack] = set()
-            calls, accepting = self._calls, self._accepting
             for stack in self._configs[cid]:
-                rule, state = stack[-1]
-                if not calls[rule][state] and (len(stack) == 1 or not accepting[rule][state]):  # type: ignore[index]
-                    closed.add(stack)  # neither calls nor returns: closed already (inside a key, a string)
-                else:
-                    closed.update(self._closure(stack))
+                closed.update(self._closure(stack))
             exp = [(st[:-1], st[-1][0], self._rows[st[-1][0]][st[-1][1]]) for st in closed]
             self._expansions[cid] = exp
         return exp
