@@ -100,13 +100,20 @@ def apply_token_bitmask_inplace(logits: Any, bitmask: Any, *, indices: Any = Non
         target = view
     if rows.shape[0] != target.shape[0]:
         raise ConstraintError(f"bitmask has {rows.shape[0]} rows but logits have {target.shape[0]}")
-    bits = np.unpackbits(np.ascontiguousarray(rows, dtype="<i4").view(np.uint8), axis=-1, bitorder="little")
-    allowed = np.zeros(target.shape, dtype=bool)
-    width = min(vocab, bits.shape[-1])
-    allowed[:, :width] = bits[:, :width].astype(bool)
-    target[~allowed] = -np.inf
+    np.putmask(target, _blocked(rows, vocab), -np.inf)
     if indices is not None:
         view[np.asarray(indices, dtype=np.int64)] = target
+
+
+def _blocked(rows: np.ndarray, vocab: int) -> np.ndarray:
+    """``(len(rows), vocab)`` bool: True where a token is disallowed (its bit is 0, or it lies
+    past the mask's width). One unpack and one compare: no per-token Python work."""
+    bits = np.unpackbits(np.ascontiguousarray(rows, dtype="<i4").view(np.uint8), axis=-1, bitorder="little")
+    if bits.shape[-1] >= vocab:
+        return bits[:, :vocab] == 0
+    blocked = np.ones((bits.shape[0], vocab), dtype=bool)
+    blocked[:, : bits.shape[-1]] = bits == 0
+    return blocked
 
 
 def _apply_torch(logits: Any, bitmask: Any, indices: Any) -> None:
@@ -115,24 +122,38 @@ def _apply_torch(logits: Any, bitmask: Any, indices: Any) -> None:
     mask = bitmask if isinstance(bitmask, torch.Tensor) else torch.from_numpy(np.asarray(bitmask))
     if mask.dtype != torch.int32:
         raise ConstraintError(f"bitmask must be int32, not {mask.dtype}")
-    mask = mask.to(logits.device)
     squeeze = logits.dim() == 1
     view = logits.unsqueeze(0) if squeeze else logits
     rows = mask.unsqueeze(0) if mask.dim() == 1 else mask
     vocab = view.shape[-1]
+    idx = None
     if indices is not None:
-        idx = torch.as_tensor(indices, dtype=torch.long, device=logits.device)
+        idx = torch.as_tensor(indices, dtype=torch.long, device=rows.device)
         rows = rows[idx]
-    shifts = torch.arange(32, dtype=torch.int32, device=logits.device)
-    bits = ((rows.unsqueeze(-1) >> shifts) & 1).reshape(rows.shape[0], -1).bool()
-    width = min(vocab, bits.shape[-1])
-    allowed = torch.zeros((rows.shape[0], vocab), dtype=torch.bool, device=logits.device)
-    allowed[:, :width] = bits[:, :width]
-    if indices is None:
-        if rows.shape[0] != view.shape[0]:
-            raise ConstraintError(f"bitmask has {rows.shape[0]} rows but logits have {view.shape[0]}")
-        view.masked_fill_(~allowed, float("-inf"))
+    if rows.shape[0] != (view.shape[0] if idx is None else idx.shape[0]):
+        raise ConstraintError(f"bitmask has {rows.shape[0]} rows but logits have {view.shape[0]}")
+    if logits.device.type == "cpu":
+        # numpy's unpack is ~4x faster than shifting the words into a (rows, words, 32) tensor.
+        blocked = torch.from_numpy(_blocked(rows.cpu().numpy(), vocab))
+    else:  # on the logits' device: the mask goes over once, as int32 words
+        blocked = _blocked_on_device(rows, vocab, logits.device)
+    if idx is None:
+        view.masked_fill_(blocked, float("-inf"))
     else:
+        idx = idx.to(logits.device)
         sub = view[idx]
-        sub.masked_fill_(~allowed, float("-inf"))
+        sub.masked_fill_(blocked, float("-inf"))
         view[idx] = sub
+
+
+def _blocked_on_device(rows: Any, vocab: int, device: Any) -> Any:
+    """:func:`_blocked` computed by torch on ``device`` (for logits off the CPU)."""
+    import torch
+
+    rows = rows.to(device)
+    shifts = torch.arange(32, dtype=torch.int32, device=device)
+    bits = ((rows.unsqueeze(-1) >> shifts) & 1).reshape(rows.shape[0], -1)
+    blocked = torch.ones((rows.shape[0], vocab), dtype=torch.bool, device=device)
+    width = min(vocab, bits.shape[-1])
+    blocked[:, :width] = bits[:, :width] == 0
+    return blocked
