@@ -1787,6 +1787,7 @@ class SchemaCompiler:
             body = Concat((first, tail(1)))
             if min_items == 0:
                 body = Repeat(body, 0, 1)
+        del tail  # it calls itself through its closure cell: a reference cycle holding the compiler
         return Concat((literal("["), self.ws, body, self.ws, literal("]")))
 
     def _contains(self, schema: dict, items: Any, prefix: list, min_items: int, max_items: int | None,
@@ -2317,54 +2318,61 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
     # sweep from the last rule to the first finds nearly all of them productive, each checked
     # once. A rule reused from a later one (a shared definition) or recursion may need a
     # second sweep; the call graph and its worklist are built only if sweeps stop helping.
-    pending = list(range(len(rules) - 1, -1, -1))
-    for _ in range(3):
-        left = []
-        for k in pending:
-            if rule_finishes(k):
+    try:
+        pending = list(range(len(rules) - 1, -1, -1))
+        for _ in range(3):
+            left = []
+            for k in pending:
+                if rule_finishes(k):
+                    productive.add(k)
+                else:
+                    left.append(k)
+            if not left:
+                return tuple(rules)
+            if len(left) == len(pending):
+                break  # no progress: the rest may well be unproductive
+            pending = left
+        callers: list[set[int]] = [set() for _ in rules]
+        for k, tree in enumerate(rules):
+            for callee in callees(tree, set(), set()):
+                callers[callee].add(k)
+        pending = [k for k in range(len(rules)) if k not in productive]  # a worklist, not repeated sweeps
+        while pending:
+            k = pending.pop()
+            if k not in productive and rule_finishes(k):
                 productive.add(k)
-            else:
-                left.append(k)
-        if not left:
+                pending.extend(c for c in callers[k] if c not in productive)
+        if 0 not in productive:
+            return None
+        if len(productive) == len(rules):
             return tuple(rules)
-        if len(left) == len(pending):
-            break  # no progress: the rest may well be unproductive
-        pending = left
-    callers: list[set[int]] = [set() for _ in rules]
-    for k, tree in enumerate(rules):
-        for callee in callees(tree, set(), set()):
-            callers[callee].add(k)
-    pending = [k for k in range(len(rules)) if k not in productive]  # a worklist, not repeated sweeps
-    while pending:
-        k = pending.pop()
-        if k not in productive and rule_finishes(k):
-            productive.add(k)
-            pending.extend(c for c in callers[k] if c not in productive)
-    if 0 not in productive:
-        return None
-    if len(productive) == len(rules):
-        return tuple(rules)
-    nothing = Chars(())
-    pruned: dict[int, Node] = {}
+        nothing = Chars(())
+        pruned: dict[int, Node] = {}
 
-    def prune(node: Node) -> Node:
-        done = pruned.get(id(node))
-        if done is not None:
-            return done
-        if isinstance(node, Call):
-            result = node if node.rule in productive else nothing
-        elif isinstance(node, Concat):
-            result = Concat(tuple(prune(n) for n in node.items))
-        elif isinstance(node, Alt):
-            result = Alt(tuple(prune(n) for n in node.options))
-        elif isinstance(node, Repeat):
-            result = Repeat(prune(node.item), node.min, node.max)
-        else:
-            result = node
-        pruned[id(node)] = result
-        return result
+        def prune(node: Node) -> Node:
+            done = pruned.get(id(node))
+            if done is not None:
+                return done
+            if isinstance(node, Call):
+                result = node if node.rule in productive else nothing
+            elif isinstance(node, Concat):
+                result = Concat(tuple(prune(n) for n in node.items))
+            elif isinstance(node, Alt):
+                result = Alt(tuple(prune(n) for n in node.options))
+            elif isinstance(node, Repeat):
+                result = Repeat(prune(node.item), node.min, node.max)
+            else:
+                result = node
+            pruned[id(node)] = result
+            return result
 
-    return tuple(prune(tree) if k in productive else nothing for k, tree in enumerate(rules))
+        out = tuple(prune(tree) if k in productive else nothing for k, tree in enumerate(rules))
+        del prune  # it too calls itself through its closure cell
+        return out
+    finally:
+        # can_finish and callees call themselves through their closure cells: reference cycles
+        # that would keep the sets above (and the rules) alive until a full garbage collection.
+        del can_finish, callees
 
 
 def _standard(schema: Any) -> Any:
