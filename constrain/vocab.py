@@ -62,6 +62,10 @@ class WhitespaceInfo:
             if lead and inner:
                 inner = inner[1:]
             self.inner[i] = max(inner, default=0)
+        # Tuples: the garbage collector stops tracking a tuple of ints and bools after its first
+        # collection; two lists of every token id would be traversed at each full collection.
+        self.trailing_run: Sequence[int] = tuple(self.trailing_run)
+        self.all_ws: Sequence[bool] = tuple(self.all_ws)
 
     def allows(self, token_id: int, run: int, limit: int) -> bool:
         if self.all_ws[token_id]:
