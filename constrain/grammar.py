@@ -690,10 +690,19 @@ class GrammarAutomaton:
         return got
 
     def walk(self, state: int, data: bytes) -> int:
+        # accept_token's loop, once per byte of a token: Python-level lookups only (.item() and
+        # a list, not numpy scalar indexing, which cost as much again).
+        classes = self._byte_class_list
+        table = self._table
         for b in data:
-            state = self._next(state, b)
-            if state < 0:
+            cls = classes[b]
+            nxt = table.item(state, cls)
+            if nxt == UNKNOWN:
+                nxt = self._compute_entry(state, cls)
+                table = self._table  # interning may have grown it
+            if nxt < 0:
                 return -1
+            state = nxt
         return state
 
     def forced_bytes(self, state: int, limit: int) -> bytes:

@@ -68,12 +68,13 @@ class WhitespaceInfo:
         self.all_ws: Sequence[bool] = tuple(self.all_ws)
 
     def allows(self, token_id: int, run: int, limit: int) -> bool:
+        # .item(): a Python int straight away (int(array[i]) makes a numpy scalar first)
         if self.all_ws[token_id]:
-            return run + int(self.length[token_id]) <= limit
-        return run + int(self.leading[token_id]) <= limit and int(self.inner[token_id]) <= limit
+            return run + self.length.item(token_id) <= limit
+        return run + self.leading.item(token_id) <= limit and self.inner.item(token_id) <= limit
 
     def next_run(self, token_id: int, run: int) -> int:
-        return run + int(self.length[token_id]) if self.all_ws[token_id] else self.trailing_run[token_id]
+        return run + self.length.item(token_id) if self.all_ws[token_id] else self.trailing_run[token_id]
 
     def allowed_rows(self, limit: int) -> Any:
         """Packed int32 bitmask rows, one per current run 0..limit, of the tokens the guard allows.
