@@ -9,9 +9,13 @@ process per engine (so a hang or a memory blow-up is cut off and counted), over 
 - per-token mask time: filling one int32 bitmask row, at every step of (a) each valid MaskBench
   instance tokenized by the model's tokenizer and fed token by token, as MaskBench does, and
   (b) ``--walks`` seeded random walks (uniform among allowed tokens, ``--walk-tokens`` cap);
+- per-token step time: the mask plus consuming the chosen token (``accept_token``,
+  ``consume_token``, ``advance``), what a generation loop pays per token. Engines split the work
+  differently: llguidance and xgrammar advance their parsers when a token is consumed, constrain
+  steps its automaton lazily inside the mask walk;
 - memory: growth of the worker's peak RSS over the run (a coarse figure, the same for all).
 
-It prints medians/p90 of compile, p50/p99 of mask time, and each peer's ratio to constrain.
+It prints medians/p90 of compile, p50/p99 of mask and step time, and each peer's ratio to constrain.
 
     python benches/bench_speed.py --tokenizer tekken --per-category 3
 """
@@ -80,13 +84,18 @@ def _speed_worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any)
             result["error"] = f"crash: {type(exc).__name__}: {exc}"[:200]
         if result["compiled"]:
             times: list[float] = []
+            steps: list[float] = []  # fill + consume: what a generation loop pays per token
             for text in item["texts"]:
                 m = engine.matcher(handle)
                 for t in tok.encode(text):
                     t0 = time.perf_counter()
                     m.fill(row)
-                    times.append(time.perf_counter() - t0)
-                    if not m.consume(t):
+                    t1 = time.perf_counter()
+                    ok = m.consume(t)
+                    t2 = time.perf_counter()
+                    times.append(t1 - t0)
+                    steps.append(t2 - t0)
+                    if not ok:
                         break
             rng = random.Random(item["name"])
             for _ in range(walks):
@@ -94,15 +103,21 @@ def _speed_worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any)
                 for _ in range(walk_tokens):
                     t0 = time.perf_counter()
                     m.fill(row)
-                    times.append(time.perf_counter() - t0)
+                    mask_s = time.perf_counter() - t0
+                    times.append(mask_s)
                     bits = np.unpackbits(row.view(np.uint8), bitorder="little")[: tok.vocab.size]
                     allowed = np.flatnonzero(bits)
                     allowed = allowed[~np.isin(allowed, tok.vocab.eos_token_ids)]
                     if not allowed.size:
                         break
-                    if not m.consume(int(allowed[rng.randrange(allowed.size)])):
+                    token = int(allowed[rng.randrange(allowed.size)])
+                    t0 = time.perf_counter()
+                    ok = m.consume(token)
+                    steps.append(mask_s + time.perf_counter() - t0)
+                    if not ok:
                         break
             result["mask_us"] = [round(x * 1e6, 2) for x in times]
+            result["step_us"] = [round(x * 1e6, 2) for x in steps]
         result["rss_growth_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
         # Free this input's constraint now, before the result goes back: otherwise the next input's
         # timed compile pays for tearing it down (rebinding ``handle`` and ``m`` frees it there;
@@ -163,18 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     # The MaskBench schemas alone (the issue's compile target), without json_object and regexes.
     schemas = [i for i in common if items[i].get("maskbench")]
     print(f"{'engine':<14}{'compiled':>9}{'compile p50':>13}{'p90':>11}{'MaskBench p50':>15}{'mask p50':>11}{'p99':>11}"
-          f"{'tokens':>9}{'RSS MB':>8}")
+          f"{'step p50':>11}{'p99':>11}{'tokens':>9}{'RSS MB':>8}")
     summary = {}
     for e in engines:
         comp = [results[e][i]["compile_s"] * 1e3 for i in common]
         schema_comp = [results[e][i]["compile_s"] * 1e3 for i in schemas]
         masks = [x for i in common for x in results[e][i]["mask_us"]]
+        steps = [x for i in common for x in results[e][i]["step_us"]]
         n_ok = sum(1 for r in results[e] if r.get("compiled"))
         rss = max((r.get("rss_growth_mb", 0) for r in results[e]), default=0)
         summary[e] = (statistics.median(comp) if comp else float("nan"), _pct(comp, 0.9), _pct(masks, 0.5),
-                      _pct(masks, 0.99), statistics.median(schema_comp) if schema_comp else float("nan"))
+                      _pct(masks, 0.99), statistics.median(schema_comp) if schema_comp else float("nan"),
+                      _pct(steps, 0.5), _pct(steps, 0.99))
         print(f"{e:<14}{n_ok:>9}{summary[e][0]:>10.1f} ms{summary[e][1]:>8.1f} ms{summary[e][4]:>12.2f} ms"
-              f"{summary[e][2]:>8.1f} us{summary[e][3]:>8.1f} us{len(masks):>9}{rss:>8.0f}")
+              f"{summary[e][2]:>8.1f} us{summary[e][3]:>8.1f} us{summary[e][5]:>8.1f} us{summary[e][6]:>8.1f} us"
+              f"{len(masks):>9}{rss:>8.0f}")
     if "constrain" in summary:
         base = summary["constrain"]
         print("\nratio peer / constrain (above 1: constrain is faster)")
@@ -182,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             if e != "constrain":
                 print(f"  {e:<14} compile p50 {summary[e][0] / base[0]:6.2f}   MaskBench compile p50 "
                       f"{summary[e][4] / base[4]:6.2f}   mask p50 {summary[e][2] / base[2]:6.2f}"
-                      f"   mask p99 {summary[e][3] / base[3]:6.2f}")
+                      f"   mask p99 {summary[e][3] / base[3]:6.2f}   step p50 {summary[e][5] / base[5]:6.2f}"
+                      f"   step p99 {summary[e][6] / base[6]:6.2f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f)
