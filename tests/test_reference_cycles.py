@@ -86,6 +86,37 @@ def test_a_dropped_constraint_leaves_no_cyclic_garbage(smollm2_vocab, name, prop
             gc.enable()
 
 
+OTHER_CONSTRAINTS = {
+    "regex": lambda vocab: constrain.compile({"type": "regex", "schema": r"(\d{3})-[a-z]+( [A-Z]\w*)?"}, vocab,
+                                             cache=False),
+    "json_object": lambda vocab: constrain.compile({"type": "json_object"}, vocab, cache=False),
+    "tool calls with reasoning": lambda vocab: constrain.build_output_constraint(
+        vocab, None, tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
+        tool_choice="auto", parse_reasoning=True, cache=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_CONSTRAINTS))
+def test_other_constraints_and_matcher_copies_leave_no_cyclic_garbage(smollm2_vocab, name):
+    _constrain_garbage()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        compiled = OTHER_CONSTRAINTS[name](smollm2_vocab)
+        rng = random.Random(name)
+        for _ in range(3):
+            random_walk(compiled, rng, max_tokens=60)
+        matcher = compiled.matcher()
+        twin = matcher.copy()
+        twin.fill_next_token_bitmask(constrain.allocate_token_bitmask(1, smollm2_vocab.size))
+        del compiled, matcher, twin
+        assert _constrain_garbage() == []
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def test_the_check_sees_a_cycle():
     # The check itself can fail: a constraint put in a cycle on purpose is reported.
     vocab = constrain.Vocabulary.from_token_bytes([b"a", b"b", b"ab", None], eos_token_ids=[3])
