@@ -538,11 +538,6 @@ class GrammarAutomaton:
         nxt = int(self._table[cid, cls])
         return nxt if nxt != UNKNOWN else self._compute_entry(cid, cls)
 
-    def _next(self, cid: int, byte: int) -> int:
-        cls = int(self.byte_class[byte])
-        nxt = int(self._table[cid, cls])
-        return nxt if nxt != UNKNOWN else self._compute_entry(cid, cls)
-
     def _compute_entry(self, cid: int, cls: int) -> int:
         with self._lock:  # another thread may have computed it meanwhile
             nxt = int(self._table[cid, cls])

@@ -46,9 +46,9 @@ class WhitespaceInfo:
         n = len(token_bytes)
         self.length = np.zeros(n, dtype=np.int64)
         self.leading = np.zeros(n, dtype=np.int64)
-        self.trailing_run = [0] * n
+        trailing_run = [0] * n
         self.inner = np.zeros(n, dtype=np.int64)  # longest run not touching the token's start
-        self.all_ws = [False] * n
+        all_ws = [False] * n
         for i, t in enumerate(token_bytes):
             if not t:
                 continue
@@ -56,16 +56,16 @@ class WhitespaceInfo:
             self.length[i] = len(t)
             lead = len(t) - len(t.lstrip(_JSON_WHITESPACE))
             self.leading[i] = lead
-            self.trailing_run[i] = len(t) - len(t.rstrip(_JSON_WHITESPACE))
-            self.all_ws[i] = lead == len(t)
+            trailing_run[i] = len(t) - len(t.rstrip(_JSON_WHITESPACE))
+            all_ws[i] = lead == len(t)
             inner = [len(r) for r in runs]
             if lead and inner:
                 inner = inner[1:]
             self.inner[i] = max(inner, default=0)
         # Tuples: the garbage collector stops tracking a tuple of ints and bools after its first
         # collection; two lists of every token id would be traversed at each full collection.
-        self.trailing_run: Sequence[int] = tuple(self.trailing_run)
-        self.all_ws: Sequence[bool] = tuple(self.all_ws)
+        self.trailing_run = tuple(trailing_run)
+        self.all_ws = tuple(all_ws)
 
     def allows(self, token_id: int, run: int, limit: int) -> bool:
         # .item(): a Python int straight away (int(array[i]) makes a numpy scalar first)
