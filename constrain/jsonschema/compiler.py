@@ -159,6 +159,7 @@ class SchemaCompiler:
         if self._legacy_draft:
             # Up to draft 7, a $ref overrides its siblings: validators ignore them, and so do we.
             schema = _without_ref_siblings(schema)
+        schema = _with_integral_counts(schema, "", True)
         self.root = schema
         self.options = options
         self.resolver = RefResolver(schema)
@@ -385,7 +386,12 @@ class SchemaCompiler:
         """Schema accepting what both ``a`` and ``b`` accept (for the keywords we know how to merge)."""
         a, b = self._with_conditionals(a), self._with_conditionals(b)
         out = dict(a)
+        # Item keywords interact inside one schema object ("items" starts after that object's
+        # own "prefixItems"): when both sides have some, they are merged position by position.
+        items_merged = any(k in a for k in _ITEM_KEYWORDS) and any(k in b for k in _ITEM_KEYWORDS)
         for key, bv in b.items():
+            if items_merged and key in _ITEM_KEYWORDS:
+                continue
             if key in INTERNAL_LISTS:
                 out[key] = list(out.get(key, [])) + list(bv)
                 continue
@@ -421,6 +427,8 @@ class SchemaCompiler:
                 out[key] = av
             elif key in ("items", "additionalProperties", "contains") and isinstance(av, (dict, bool)) and isinstance(bv, (dict, bool)):
                 out[key] = {"allOf": [av, bv]}
+            elif key == "uniqueItems" and isinstance(av, bool) and isinstance(bv, bool):
+                out[key] = True  # they differ: one of them is true
             elif key == "not":
                 # not A and not B = not (A or B)
                 out[key] = {"anyOf": [av, bv]}
@@ -444,6 +452,19 @@ class SchemaCompiler:
                     self.unsupported(key, ptr, "allOf of two different non-integer multipleOf")
             else:
                 self.unsupported(key, ptr, f"allOf branches give {key!r} two different values")
+        if items_merged:
+            for key in _ITEM_KEYWORDS:
+                out.pop(key, None)
+            prefix_a, rest_a = _item_schemas(a, ptr)
+            prefix_b, rest_b = _item_schemas(b, ptr)
+            length = max(len(prefix_a), len(prefix_b))
+            prefix = [_both(prefix_a[i] if i < len(prefix_a) else rest_a, prefix_b[i] if i < len(prefix_b) else rest_b)
+                      for i in range(length)]
+            if prefix:
+                out["prefixItems"] = prefix
+            rest = _both(rest_a, rest_b)
+            if rest is not True:
+                out["items"] = rest
         # Properties declared in one branch only still obey the other's additionalProperties,
         # unless one of its patternProperties matches the name (then that pattern's schema, kept
         # in the merged patternProperties, applies instead).
@@ -455,6 +476,17 @@ class SchemaCompiler:
                     if name not in y.get("properties", {}) and not _surely_matched(y, name):
                         props[name] = {"allOf": [props[name], extra]}
                 out["properties"] = props
+            # Likewise undeclared names matching one branch's patternProperties: for the other
+            # branch they are additional. Where that branch has no patterns of its own, its
+            # additionalProperties joins each pattern's schema (stricter than needed only for
+            # names it declares that also match the pattern: sound).
+            patterns = x.get("patternProperties")
+            if extra is not True and isinstance(patterns, dict) and patterns:
+                if y.get("patternProperties"):
+                    self.unsupported("additionalProperties", ptr, "allOf branches with different "
+                                     "patternProperties beside additionalProperties")
+                    continue
+                out["patternProperties"] = {p: _both(sub, extra) for p, sub in patterns.items()}
         return out
 
     # -- values ------------------------------------------------------------------------------
@@ -1907,8 +1939,11 @@ class SchemaCompiler:
                 if sub is False:
                     raise InvalidSchemaError(f"required property {name!r} is not allowed by additionalProperties: false at {ptr or '/'}")
                 members.append((name, sub, True, _ptr(ptr, "additionalProperties")))
-        # Members whose schema is false can never appear.
-        members = [m for m in members if not (m[1] is False and not m[2])]
+        # Members whose schema is false can never appear: their names are forbidden, so that
+        # additionalProperties does not let them in as undeclared keys either.
+        never = {m[0] for m in members if m[1] is False and not m[2]}
+        forbidden |= never
+        members = [m for m in members if m[0] not in never]
         for name, sub, req, mptr in members:
             if sub is False:
                 raise InvalidSchemaError(f"required property {name!r} has schema false at {mptr}")
@@ -2181,10 +2216,78 @@ class SchemaCompiler:
 
 
 
+#: Keywords whose value is a count (a non-negative integer; 2.0 is an integer in JSON Schema).
+_COUNT_KEYWORDS = frozenset(
+    "minLength maxLength minItems maxItems minProperties maxProperties minContains maxContains".split()
+)
+#: Keywords whose value maps names to schemas.
+_SCHEMA_MAPS = frozenset("properties patternProperties $defs definitions dependentSchemas".split())
+#: Keywords whose value is a schema or an array of schemas.
+_SCHEMA_VALUED = frozenset(
+    "items prefixItems additionalItems additionalProperties unevaluatedItems unevaluatedProperties contains "
+    "propertyNames not if then else allOf anyOf oneOf".split()
+)
+#: The keywords that say which schema each array item meets (see :func:`_item_schemas`).
+_ITEM_KEYWORDS = ("items", "prefixItems", "additionalItems")
+
+
+def _with_integral_counts(node: Any, ptr: str, is_schema: bool) -> Any:
+    """``node`` with integral float counts (``"maxItems": 3.0``) written as integers; a count that
+    is no non-negative integer is a :class:`MalformedSchemaError` naming it. Parts that need no
+    change are returned as they are (the same objects). ``is_schema``: ``node`` stands where a
+    schema does (elsewhere, say under a vendor keyword, counts are converted but not judged)."""
+    if isinstance(node, list):
+        out_list = [_with_integral_counts(x, _ptr(ptr, i), is_schema) for i, x in enumerate(node)]
+        return node if all(x is y for x, y in zip(out_list, node)) else out_list
+    if not isinstance(node, dict):
+        return node
+    out: dict = {}
+    changed = False
+    for key, value in node.items():
+        new = value
+        if key in DATA_KEYWORDS:
+            pass
+        elif key in _COUNT_KEYWORDS and not isinstance(value, (dict, list)):
+            if isinstance(value, float) and value.is_integer():
+                new = int(value)
+            if is_schema and (isinstance(new, bool) or not isinstance(new, int) or new < 0):
+                raise MalformedSchemaError(f"{key} must be a non-negative integer at {_ptr(ptr, key)}, not {value!r}")
+        elif key in _SCHEMA_MAPS and isinstance(value, dict) and is_schema:
+            mapped = {name: _with_integral_counts(sub, _ptr(ptr, key, name), True) for name, sub in value.items()}
+            new = value if all(mapped[n] is value[n] for n in value) else mapped
+        else:
+            new = _with_integral_counts(value, _ptr(ptr, key), is_schema and key in _SCHEMA_VALUED)
+        changed = changed or new is not value
+        out[key] = new
+    return out if changed else node
+
+
+def _item_schemas(schema: dict, ptr: str) -> tuple[list[Any], Any]:
+    """(schemas of the first items, one each; schema of every item after them), read as
+    :meth:`SchemaCompiler._array` reads them (``items`` as an array: the draft 4-7 tuple form)."""
+    items = schema.get("items", True)
+    if isinstance(items, list):
+        return list(items), schema.get("additionalItems", True)
+    prefix = schema.get("prefixItems", [])
+    if not isinstance(prefix, list):
+        raise MalformedSchemaError(f"prefixItems must be an array at {ptr or '/'}")
+    return list(prefix), items
+
+
+def _both(a: Any, b: Any) -> Any:
+    """A schema for values valid under both ``a`` and ``b``."""
+    if a is True or b is False or a == b:
+        return b
+    if b is True or a is False:
+        return a
+    return {"allOf": [a, b]}
+
+
 def _without_ref_siblings(node: Any) -> Any:
     """A copy of a draft 3-7 document in which every ``$ref`` stands alone, as those drafts
-    define it: its sibling validation keywords are dropped (annotations, ids and the
-    ``definitions`` that refs point into are kept)."""
+    define it: its sibling validation keywords are dropped, and so is a sibling ``$id``/``id``
+    (it must not change the base URI the ``$ref`` resolves against); annotations and the
+    ``definitions`` that refs point into are kept."""
     if isinstance(node, list):
         return [_without_ref_siblings(x) for x in node]
     if not isinstance(node, dict):
@@ -2193,7 +2296,7 @@ def _without_ref_siblings(node: Any) -> Any:
     return {
         k: (v if k in DATA_KEYWORDS else _without_ref_siblings(v))
         for k, v in node.items()
-        if not ref_only or k == "$ref" or k in ANNOTATIONS
+        if not ref_only or k == "$ref" or (k in ANNOTATIONS and k not in ("$id", "id"))
     }
 
 
