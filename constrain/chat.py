@@ -131,10 +131,9 @@ def _load(model: Any, tokenizer: Any, model_path: str | None) -> tuple[Any, Any]
         return model, tokenizer
     with _LOCK:
         if model_path not in _MODELS:
-            from .cli import _quiet_transformers
-            from .models import load_model
+            from .models import load_model, quiet_transformers
 
-            with _quiet_transformers():
+            with quiet_transformers():
                 _MODELS[model_path] = load_model(model_path)
             gc.freeze()  # the model lives as long as the process: out of the collector's walks (see cli)
             atexit.register(gc.unfreeze)

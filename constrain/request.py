@@ -342,12 +342,12 @@ def _unknown_keys(obj: Mapping[str, Any], allowed: set[str] | frozenset[str], pr
 
 
 def _probe_compile(response_format: Any, path: str, options: Mapping[str, Any]) -> None:
-    """Compile against the CLI's probe vocabulary: shape, regex and schema errors surface here."""
-    from .cli import _PROBE_VOCAB
+    """Compile against the probe vocabulary: shape, regex and schema errors surface here."""
     from .compiler import compile
+    from .vocab import PROBE_VOCAB
 
     try:
-        compile(response_format, _PROBE_VOCAB, cache=False, **options)
+        compile(response_format, PROBE_VOCAB, cache=False, **options)
     except InvalidRequestError:
         raise
     except ConstraintError as exc:
