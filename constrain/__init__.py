@@ -33,7 +33,7 @@ from .matcher import Matcher
 from .processors import ConstraintLogitsProcessor
 from .request import ChatRequest, parse_request
 from .sampling import SampledToken, Sampler, SamplingParams
-from .tools import (
+from .toolcalls import (
     ParsedOutput,
     ReasoningFormat,
     ToolCallFormat,

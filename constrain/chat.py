@@ -6,7 +6,7 @@ The loop, per request:
 2. the messages are rendered with the tokenizer's chat template (:func:`render_prompt`), tools
    described in the system message, and the prompt is run through the model once (its KV cache is
    copied for each choice);
-3. the output constraint is compiled (``constrain.tools.build_output_constraint``: the
+3. the output constraint is compiled (``constrain.toolcalls.build_output_constraint``: the
    ``response_format``, the tool-call syntax for ``tools``/``tool_choice``, the ``<think>`` block for
    ``parse_reasoning``). Without any, the plain-text constraint still applies: special and padding
    ids (logits wider than the tokenizer) are never produced as text;
@@ -171,10 +171,10 @@ def _vocabulary(tokenizer: Any, width: int, eos_ids: tuple[int, ...]) -> Vocabul
 
 def _tools_module() -> Any:
     try:
-        from . import tools
+        from . import toolcalls
     except ImportError as exc:  # pragma: no cover - the module ships with the package
-        raise ConstraintError(f"tools and parse_reasoning need constrain.tools: {exc}") from None
-    return tools
+        raise ConstraintError(f"tools and parse_reasoning need constrain.toolcalls: {exc}") from None
+    return toolcalls
 
 
 def _template_messages(request: ChatRequest, *, tool_role: bool) -> list[dict[str, Any]]:
