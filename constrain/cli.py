@@ -15,6 +15,9 @@ status 2. Subcommands are argparse subparsers, so more (``bench``) can be added.
 ``--body FILE`` and prints the ``chat.completion`` response JSON on stdout (with ``"stream": true``,
 ``data: {chunk}`` lines and ``data: [DONE]``). A bad body exits with status 2 and one line
 ``error: <field>: <message>`` before any model is loaded.
+
+Imports: anything in the package (an entry point, at the top of it); nothing imports it but
+``__main__``.
 """
 
 from __future__ import annotations
@@ -215,7 +218,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         gc.freeze()
         atexit.register(gc.unfreeze)  # at exit they are collected as usual (extensions check for leaks)
 
-        from .generate import generate
+        from .chat.generate import generate
 
         width = getattr(model.config, "vocab_size", None)
         vocab = Vocabulary.from_transformers(
@@ -252,7 +255,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_chat(args: argparse.Namespace) -> int:
     """``constrain chat``: validate the body, load the model, print the response (or the chunk stream)."""
     from .errors import InvalidRequestError
-    from .request import parse_request
+    from .chat.request import parse_request
 
     source = "stdin" if args.body in (None, "-") else f"--body file {args.body!r}"
     try:
@@ -285,7 +288,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from .chat import run_chat, stream_chat
+    from .chat.completions import run_chat, stream_chat
 
     with quiet_transformers():
         if request.stream:
