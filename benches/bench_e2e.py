@@ -12,7 +12,7 @@ Both loops are the same code except the three mask calls, and each pair runs ``-
 alternating, so machine noise hits both alike. Reported: median decode tokens/s of each, the
 slowdown in % (decode steps only, and with the compile time added to the constrained run), the
 median per-token mask cost, and how many tokens jump-forward would insert without a forward pass
-(``constrain.generate.generate`` does that; this bench does not, so the comparison is per step).
+(``constrain.chat.generate.generate`` does that; this bench does not, so the comparison is per step).
 
     python benches/bench_e2e.py --repeats 5
 """
@@ -53,7 +53,7 @@ def decode(model: Any, prompt: list[int], steps: int, compiled: Any = None) -> d
     import torch
 
     import constrain
-    from constrain.generate import _Model
+    from constrain.chat.generate import _Model
 
     runner = _Model(model)
     matcher = compiled.matcher() if compiled is not None else None
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import constrain
     from constrain.cli import _prompt_ids
-    from constrain.generate import _forced_tokens
+    from constrain.chat.generate import _forced_tokens
     from constrain.models import load_model
 
     if args.threads:

@@ -10,10 +10,15 @@ Compile a chat-completions ``response_format`` against a tokenizer's vocabulary,
     bitmask = constrain.allocate_token_bitmask(1, vocab.size)
     m.fill_next_token_bitmask(bitmask)
     constrain.apply_token_bitmask_inplace(logits, bitmask)
+
+Imports: the public names of the engine modules and of the request layer (:mod:`constrain.chat`),
+re-exported as :data:`__all__`.
 """
 
 from .bitmask import allocate_token_bitmask, apply_token_bitmask_inplace, bitmask_width
-from .chat import run_chat, stream_chat
+from .chat.completions import run_chat, stream_chat
+from .chat.request import ChatRequest, parse_request
+from .chat.sampling import SampledToken, Sampler, SamplingParams
 from .compiler import CompiledConstraint, compile
 from .errors import (
     AutomatonTooLargeError,
@@ -31,9 +36,7 @@ from .errors import (
 )
 from .matcher import Matcher
 from .processors import ConstraintLogitsProcessor
-from .request import ChatRequest, parse_request
-from .sampling import SampledToken, Sampler, SamplingParams
-from .tools import (
+from .toolcalls import (
     ParsedOutput,
     ReasoningFormat,
     ToolCallFormat,

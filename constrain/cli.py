@@ -15,6 +15,9 @@ status 2. Subcommands are argparse subparsers, so more (``bench``) can be added.
 ``--body FILE`` and prints the ``chat.completion`` response JSON on stdout (with ``"stream": true``,
 ``data: {chunk}`` lines and ``data: [DONE]``). A bad body exits with status 2 and one line
 ``error: <field>: <message>`` before any model is loaded.
+
+Imports: anything in the package (an entry point, at the top of it); nothing imports it but
+``__main__``.
 """
 
 from __future__ import annotations
@@ -22,23 +25,16 @@ from __future__ import annotations
 import argparse
 import atexit
 import gc
-import contextlib
 import json
 import os
 import sys
 import time
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .compiler import compile
 from .errors import ConstraintError
-from .vocab import Vocabulary
-
-# A vocabulary of the 256 single bytes, to validate a response_format (regex syntax included) before spending
-# ~20 s loading the model: compiling does not depend on the vocabulary's contents.
-_PROBE_VOCAB = Vocabulary([bytes([b]) for b in range(256)] + [None], [256], name="probe")
-
+from .vocab import PROBE_VOCAB, Vocabulary
 
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors raise instead of exiting, so :func:`main` can return a status."""
@@ -150,7 +146,7 @@ def parse_response_format(value: str | None, **options: Any) -> dict[str, Any] |
         response_format = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConstraintError(f"{source} is not valid JSON: {exc}") from None
-    compile(response_format, _PROBE_VOCAB, cache=False, **options)  # raises on a bad shape, regex or schema
+    compile(response_format, PROBE_VOCAB, cache=False, **options)  # raises on a bad shape, regex or schema
     return response_format
 
 
@@ -168,39 +164,6 @@ def _prompt_ids(tokenizer: Any, prompt: str, system: str | None) -> list[int]:
     if enc and isinstance(enc[0], list):
         enc = enc[0]
     return [int(t) for t in enc]
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Silence transformers' logs, progress bars and Python warnings for the block, then restore them."""
-    # tqdm reads TQDM_* when it is first imported: this silences the GGUF de-quantizing bar in a
-    # fresh process (the `constrain` command); the variables are restored afterwards.
-    saved_env = {k: os.environ.get(k) for k in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")}
-    os.environ.update({k: "1" for k in saved_env})
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                from transformers.utils import logging as hf_logging
-            except ImportError:  # load_model reports the missing package
-                yield
-                return
-            verbosity = hf_logging.get_verbosity()
-            bars_enabled = hf_logging.is_progress_bar_enabled()
-            hf_logging.set_verbosity_error()
-            hf_logging.disable_progress_bar()
-            try:
-                yield
-            finally:
-                hf_logging.set_verbosity(verbosity)
-                if bars_enabled:
-                    hf_logging.enable_progress_bar()
-    finally:
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _print_stats(result: Any, load_seconds: float) -> None:
@@ -231,7 +194,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise ConstraintError(f"--threads must be >= 1, got {args.threads}")
 
-    from .models import _split_model_path, load_model
+    from .models import _split_model_path, load_model, quiet_transformers
 
     _split_model_path(args.model)  # model not found: fail before importing torch and transformers
     name = args.model or "SmolLM2-135M-Instruct (embedded)"
@@ -241,7 +204,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    with _quiet_transformers():
+    with quiet_transformers():
         try:
             model, tokenizer = load_model(args.model)
         except (OSError, ValueError) as exc:
@@ -255,7 +218,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         gc.freeze()
         atexit.register(gc.unfreeze)  # at exit they are collected as usual (extensions check for leaks)
 
-        from .generate import generate
+        from .chat.generate import generate
 
         width = getattr(model.config, "vocab_size", None)
         vocab = Vocabulary.from_transformers(
@@ -292,7 +255,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_chat(args: argparse.Namespace) -> int:
     """``constrain chat``: validate the body, load the model, print the response (or the chunk stream)."""
     from .errors import InvalidRequestError
-    from .request import parse_request
+    from .chat.request import parse_request
 
     source = "stdin" if args.body in (None, "-") else f"--body file {args.body!r}"
     try:
@@ -318,16 +281,16 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise ConstraintError(f"--threads must be >= 1, got {args.threads}")
 
-    from .models import _split_model_path
+    from .models import _split_model_path, quiet_transformers
 
     _split_model_path(args.model)  # model not found: fail before importing torch and transformers
     if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
-    from .chat import run_chat, stream_chat
+    from .chat.completions import run_chat, stream_chat
 
-    with _quiet_transformers():
+    with quiet_transformers():
         if request.stream:
             for chunk in stream_chat(request, model_path=args.model):
                 print(f"data: {json.dumps(chunk, ensure_ascii=False)}", flush=True)

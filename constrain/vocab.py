@@ -13,6 +13,9 @@ Constructors cover the three families that break engines in different ways:
 * tiktoken-style tekken JSON files (Mistral) — :meth:`Vocabulary.from_tekken`;
 
 and a GGUF file's embedded tokenizer (:meth:`Vocabulary.from_gguf`, via transformers).
+:data:`PROBE_VOCAB` is a tiny vocabulary of the 256 single bytes, used to validate formats early.
+
+Imports: ``errors`` at the top; ``bitmask``, ``tokentrie`` and ``models`` inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -412,3 +415,9 @@ def _piece_to_bytes(piece: str, kind: str) -> bytes:
             return bytes([int(m.group(1), 16)])
         return piece.replace(SENTENCEPIECE_SPACE, " ").encode("utf-8")
     return piece.encode("utf-8")
+
+
+#: A vocabulary of the 256 single bytes and one EOS id (256), to validate a ``response_format``
+#: (regex syntax and schema included) before a model is loaded: whether compiling succeeds does not
+#: depend on the vocabulary's tokens. The command line and the request parser compile against it.
+PROBE_VOCAB = Vocabulary([bytes([b]) for b in range(256)] + [None], [256], name="probe")

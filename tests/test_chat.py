@@ -1,6 +1,6 @@
 """run_chat / stream_chat on a scripted tiny model with the real SmolLM2 tokenizer.
 
-The "model" is a :class:`constrain.chat.LogitsFunctionModel`: the test decides the logits of every
+The "model" is a :class:`constrain.chat.completions.LogitsFunctionModel`: the test decides the logits of every
 step from the tokens generated so far, so each request field has a test that fails when the field
 is ignored or applied in the wrong order.
 """
@@ -14,9 +14,9 @@ import jsonschema
 import numpy as np
 import pytest
 
-from constrain.chat import LogitsFunctionModel, render_prompt, run_chat, stream_chat
+from constrain.chat.completions import LogitsFunctionModel, render_prompt, run_chat, stream_chat
 from constrain.errors import InvalidRequestError
-from constrain.request import parse_request
+from constrain.chat.request import parse_request
 
 NEG = -np.inf
 USER = [{"role": "user", "content": "Say something."}]

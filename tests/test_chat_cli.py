@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from test_chat import CHUNK_SCHEMA, COMPLETION_SCHEMA, check_completion
 
-import constrain.chat
+import constrain.chat.completions
 import constrain.models
 from constrain.cli import main
 
@@ -33,7 +33,7 @@ def no_model(monkeypatch):
 
     monkeypatch.setattr(constrain.models, "load_model", boom)
     monkeypatch.setattr(constrain.models, "load_tokenizer", boom)
-    monkeypatch.setattr(constrain.chat, "_load", boom)
+    monkeypatch.setattr(constrain.chat.completions, "_load", boom)
 
 
 def run_cli(monkeypatch, capsys, stdin: str, *args: str) -> tuple[int, str, str]:
@@ -201,7 +201,7 @@ def test_forced_tool_calls_on_the_embedded_model(one_thread, tool, question):
         "max_tokens": 200,
         "temperature": 0,
     }
-    resp = check_completion(constrain.chat.run_chat(body))
+    resp = check_completion(constrain.chat.completions.run_chat(body))
     choice = resp["choices"][0]
     assert choice["finish_reason"] == "tool_calls", choice
     calls = choice["message"]["tool_calls"]
@@ -214,10 +214,10 @@ def test_forced_tool_calls_on_the_embedded_model(one_thread, tool, question):
 def test_streaming_on_the_embedded_model(one_thread):
     body = {**SEED_REQUEST, "max_tokens": 30, "temperature": 0, "stream": True, "stream_options": {"include_usage": True},
             "stop": ["."]}
-    chunks = list(constrain.chat.stream_chat(body))
+    chunks = list(constrain.chat.completions.stream_chat(body))
     for c in chunks:
         jsonschema.validate(c, CHUNK_SCHEMA)
-    full = constrain.chat.run_chat({**body, "stream": False, "stream_options": None})
+    full = constrain.chat.completions.run_chat({**body, "stream": False, "stream_options": None})
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text == full["choices"][0]["message"]["content"] and "." not in text
     assert chunks[-1]["usage"] == full["usage"]
@@ -238,8 +238,8 @@ def scripted(monkeypatch, smollm2_tokenizer):
         row[script[k] if k < len(script) else tok.eos_token_id] = 10.0
         return row
 
-    model = constrain.chat.LogitsFunctionModel(next_logits, len(tok))
-    monkeypatch.setattr(constrain.chat, "_load", lambda m, t, p: (model, tok))
+    model = constrain.chat.completions.LogitsFunctionModel(next_logits, len(tok))
+    monkeypatch.setattr(constrain.chat.completions, "_load", lambda m, t, p: (model, tok))
     return model
 
 

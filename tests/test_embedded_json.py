@@ -1,6 +1,6 @@
 """The embedded model produces schema-valid JSON for realistic schemas (slow: loads the model once).
 
-The CLI's `generate` command runs exactly this path (constrain.generate.generate with the chat
+The CLI's `generate` command runs exactly this path (constrain.chat.generate.generate with the chat
 template); test_cli.py covers the command itself.
 """
 
@@ -41,7 +41,7 @@ def embedded():
 )
 def test_embedded_model_generates_valid_json(embedded, name, schema, prompt):
     from constrain.cli import _prompt_ids
-    from constrain.generate import generate
+    from constrain.chat.generate import generate
 
     model, tokenizer, vocab = embedded
     # A small greedy model happily nests a recursive schema forever; a depth limit (grammar

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from constrain.errors import InvalidRequestError
-from constrain.request import (
+from constrain.chat.request import (
     DEFAULT_MAX_TOKENS,
     IGNORED_FIELDS,
     ChatRequest,
@@ -298,7 +298,7 @@ def test_tool_choice_none_disables_tools():
 
 
 def test_sampling_params():
-    sampling = pytest.importorskip("constrain.sampling")
+    sampling = pytest.importorskip("constrain.chat.sampling")
     req = parse_request(body(temperature=0.3, top_k=5, logit_bias={"3": -100}, min_tokens=4, seed=7, logprobs=True,
                              top_logprobs=2, repetition_penalty=1.3, xtc_probability=0.5))
     params = req.sampling_params()

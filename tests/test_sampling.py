@@ -1,4 +1,4 @@
-"""constrain.sampling: each chat-completions sampling field, the order of the stages, seeds, logprobs."""
+"""constrain.chat.sampling: each chat-completions sampling field, the order of the stages, seeds, logprobs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from constrain.errors import ConstraintError, InvalidRequestError, InvalidTokenError
-from constrain.sampling import (
+from constrain.chat.sampling import (
     SampledToken,
     Sampler,
     SamplingParams,
@@ -665,6 +665,6 @@ def test_stage_functions_do_not_mutate_their_input():
 
 
 def test_sampling_module_does_not_import_torch():
-    code = "import sys, constrain.sampling; print('torch' in sys.modules)"
+    code = "import sys, constrain.chat.sampling; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""Tool calls and reasoning as constraints: constrain.tools (build_output_constraint, parse_output, ...)."""
+"""Tool calls and reasoning as constraints: constrain.toolcalls (build_output_constraint, parse_output, ...)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from json_helpers import validator_for
 
 import constrain
 from constrain.errors import ConstraintError, InvalidRequestError
-from constrain.tools import (
+from constrain.toolcalls import (
     ParsedOutput,
     ReasoningFormat,
     ToolCallFormat,

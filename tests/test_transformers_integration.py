@@ -1,5 +1,5 @@
 """The model-facing layer: the transformers LogitsProcessor, the framework-free processor in a
-hand-written numpy loop, and the KV-cache generation loop of :mod:`constrain.generate`.
+hand-written numpy loop, and the KV-cache generation loop of :mod:`constrain.chat.generate`.
 
 A tiny randomly initialised Llama (SmolLM2's 49,152-id vocabulary, hidden size 16) stands in for a
 real model: its outputs are arbitrary, which is what we want — only the masks make them valid.
@@ -18,7 +18,7 @@ transformers = pytest.importorskip("transformers")
 from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessorList  # noqa: E402
 
 import constrain  # noqa: E402
-from constrain.generate import compare_jump_forward, generate  # noqa: E402
+from constrain.chat.generate import compare_jump_forward, generate  # noqa: E402
 from constrain.integrations.transformers import (  # noqa: E402
     ConstrainLogitsProcessor,
     build_logits_processor,

@@ -2,16 +2,16 @@
 
 The loop, per request:
 
-1. the body is validated (:func:`constrain.request.parse_request`);
+1. the body is validated (:func:`constrain.chat.request.parse_request`);
 2. the messages are rendered with the tokenizer's chat template (:func:`render_prompt`), tools
    described in the system message, and the prompt is run through the model once (its KV cache is
    copied for each choice);
-3. the output constraint is compiled (``constrain.tools.build_output_constraint``: the
+3. the output constraint is compiled (``constrain.toolcalls.build_output_constraint``: the
    ``response_format``, the tool-call syntax for ``tools``/``tool_choice``, the ``<think>`` block for
    ``parse_reasoning``). Without any, the plain-text constraint still applies: special and padding
    ids (logits wider than the tokenizer) are never produced as text;
 4. each of the ``n`` choices is generated on its own, with its own
-   :class:`constrain.sampling.Sampler` (``choice_index=i``: its own random stream) and matcher. Per
+   :class:`constrain.chat.sampling.Sampler` (``choice_index=i``: its own random stream) and matcher. Per
    step: one forward pass with the KV cache, the logits as numpy float32, ``Sampler.sample(logits,
    mask)`` (penalties -> logit_bias -> constraint mask -> min_tokens -> temperature -> top-k ->
    top-p -> min-p -> XTC -> draw), ``matcher.accept_token``, ``sampler.accept``.
@@ -56,6 +56,10 @@ The response's ``model`` is the request's ``model`` when given, else the model's
 Custom models: any object called as ``model(input_ids=..., past_key_values=..., use_cache=True)``
 returning ``.logits`` (``[1, L, V]``) and ``.past_key_values`` works;
 :class:`LogitsFunctionModel` wraps a plain ``next_logits(token_ids) -> array`` function that way.
+
+Part of the request layer (:mod:`constrain.chat`). Imports: the engine's public names only
+(``compiler``, ``errors``, ``vocab``, ``models``, ``toolcalls``), and ``chat.request``,
+``chat.sampling``, ``chat.generate``.
 """
 
 from __future__ import annotations
@@ -73,10 +77,10 @@ from typing import Any
 
 import numpy as np
 
-from .compiler import CompiledConstraint, compile
-from .errors import ConstraintError, InvalidRequestError
+from ..compiler import CompiledConstraint, compile
+from ..errors import ConstraintError, InvalidRequestError
+from ..vocab import Vocabulary
 from .request import ChatRequest, parse_request
-from .vocab import Vocabulary
 
 __all__ = ["EMBEDDED_MODEL_NAME", "LogitsFunctionModel", "render_prompt", "run_chat", "stream_chat"]
 
@@ -125,16 +129,15 @@ def _load(model: Any, tokenizer: Any, model_path: str | None) -> tuple[Any, Any]
     """(model, tokenizer): the given ones, or loaded once per process and path (None: the embedded model)."""
     if model is not None:
         if tokenizer is None:
-            from .models import load_tokenizer
+            from ..models import load_tokenizer
 
             tokenizer = load_tokenizer(model_path)
         return model, tokenizer
     with _LOCK:
         if model_path not in _MODELS:
-            from .cli import _quiet_transformers
-            from .models import load_model
+            from ..models import load_model, quiet_transformers
 
-            with _quiet_transformers():
+            with quiet_transformers():
                 _MODELS[model_path] = load_model(model_path)
             gc.freeze()  # the model lives as long as the process: out of the collector's walks (see cli)
             atexit.register(gc.unfreeze)
@@ -172,10 +175,10 @@ def _vocabulary(tokenizer: Any, width: int, eos_ids: tuple[int, ...]) -> Vocabul
 
 def _tools_module() -> Any:
     try:
-        from . import tools
+        from .. import toolcalls
     except ImportError as exc:  # pragma: no cover - the module ships with the package
-        raise ConstraintError(f"tools and parse_reasoning need constrain.tools: {exc}") from None
-    return tools
+        raise ConstraintError(f"tools and parse_reasoning need constrain.toolcalls: {exc}") from None
+    return toolcalls
 
 
 def _template_messages(request: ChatRequest, *, tool_role: bool) -> list[dict[str, Any]]:

@@ -16,6 +16,9 @@ Rules (OpenAI's, with Friendli's extra sampling fields):
 - ``response_format`` and every tool's ``parameters`` are validated by compiling them against a small
   probe vocabulary (so a bad regex or schema fails here, before a model is loaded);
 - when ``vocab_size`` is given, ``logit_bias`` keys and ``eos_token`` ids must be below it.
+
+Part of the request layer (:mod:`constrain.chat`). Imports: the engine's public names only
+(``errors``; ``compiler.compile`` and ``vocab.PROBE_VOCAB`` inside the probe), and ``chat.sampling``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConstraintError, InvalidRequestError
+from ..errors import ConstraintError, InvalidRequestError
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -217,7 +220,7 @@ class ChatRequest:
         return "auto" if self.tools else "none"
 
     def sampling_params(self) -> Any:
-        """The :class:`constrain.sampling.SamplingParams` of this request."""
+        """The :class:`constrain.chat.sampling.SamplingParams` of this request."""
         from .sampling import SamplingParams
 
         # Every sampling field has the same name (and default) here; tests/test_request.py checks it.
@@ -342,12 +345,12 @@ def _unknown_keys(obj: Mapping[str, Any], allowed: set[str] | frozenset[str], pr
 
 
 def _probe_compile(response_format: Any, path: str, options: Mapping[str, Any]) -> None:
-    """Compile against the CLI's probe vocabulary: shape, regex and schema errors surface here."""
-    from .cli import _PROBE_VOCAB
-    from .compiler import compile
+    """Compile against the probe vocabulary: shape, regex and schema errors surface here."""
+    from ..compiler import compile
+    from ..vocab import PROBE_VOCAB
 
     try:
-        compile(response_format, _PROBE_VOCAB, cache=False, **options)
+        compile(response_format, PROBE_VOCAB, cache=False, **options)
     except InvalidRequestError:
         raise
     except ConstraintError as exc:

@@ -28,6 +28,9 @@ constraint allows nothing but end-of-sequence, the loop stops without a last for
 Because the forced string is tokenized on its own, jump-forward may choose a different
 tokenization than the model would have, so greedy output can differ from ``jump_forward=False``
 (both always satisfy the constraint); :func:`compare_jump_forward` measures how often.
+
+Part of the request layer (:mod:`constrain.chat`). Imports: the engine's public names only
+(``bitmask``, ``compiler``, ``errors``, ``matcher``, ``vocab``), and torch at the top.
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .bitmask import allocate_token_bitmask, apply_token_bitmask_inplace, bitmask_width
-from .compiler import CompiledConstraint, compile
-from .errors import ConstraintError
-from .matcher import Matcher
-from .vocab import Vocabulary
+from ..bitmask import allocate_token_bitmask, apply_token_bitmask_inplace, bitmask_width
+from ..compiler import CompiledConstraint, compile
+from ..errors import ConstraintError
+from ..matcher import Matcher
+from ..vocab import Vocabulary
 
 __all__ = ["GenerationResult", "GenerationStats", "compare_jump_forward", "generate"]
 

@@ -33,7 +33,7 @@ randomization that greedy decoding does not want. No random number is drawn in t
 README-ready summary
 --------------------
 
-``constrain.sampling.Sampler(params, vocab_size=V, eos_token_ids=[...], prompt_token_ids=prompt,
+``constrain.chat.sampling.Sampler(params, vocab_size=V, eos_token_ids=[...], prompt_token_ids=prompt,
 choice_index=i)`` implements the chat-completions fields ``temperature``, ``top_p``,
 ``frequency_penalty``, ``presence_penalty``, ``logit_bias``, ``seed``, ``logprobs`` and
 ``top_logprobs``, plus the common extensions ``top_k``, ``min_p``, ``repetition_penalty``,
@@ -75,6 +75,8 @@ min_tokens -> temperature -> top-k -> top-p -> min-p -> XTC -> sample.
   numbers for alternatives are therefore finite even when top-k/top-p/min-p/XTC would have cut
   them; tokens the constraint (or a ban, or min_tokens) excludes have probability 0 and are never
   listed. ``top_logprobs`` is best first, ties toward the lowest id.
+
+Part of the request layer (:mod:`constrain.chat`). Imports: the engine's public names only (``errors``).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConstraintError, InvalidRequestError, InvalidTokenError
+from ..errors import ConstraintError, InvalidRequestError, InvalidTokenError
 
 __all__ = [
     "MAX_TOP_LOGPROBS",

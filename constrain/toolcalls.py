@@ -1,4 +1,4 @@
-"""Tools (function calling) and reasoning as token constraints.
+"""Tools (function calling) and reasoning as token constraints, and the call syntax's prompt text.
 
 A chat-completions request may carry ``tools``, ``tool_choice``, ``parallel_tool_calls`` and ask
 for the reasoning to be split off. :func:`build_output_constraint` turns all of that, together
@@ -46,6 +46,17 @@ Whitespace guard: like JSON constraints, the whole output is subject to the runa
 :func:`parse_output` splits a finished output into reasoning, content and tool calls, exactly
 along the lines the constraint draws (round trip). :func:`tools_system_prompt` and
 :func:`render_tool_calls` give the prompt text that teaches a model the syntax.
+
+Why the prompt text lives here, beside the constraint, and not in the request layer
+(:mod:`constrain.chat`): it is the same syntax written the other way. :func:`render_tool_calls` is
+the inverse of :func:`parse_output` (same markers, same ``{"name", "arguments"}`` object),
+:func:`tools_system_prompt` reads ``tools``/``tool_choice`` with the same validation as
+:func:`build_output_constraint` and states the same rules, and :func:`new_call_id` is what
+:func:`parse_output` assigns. Keeping them in one module means a change of syntax is made in one
+place, and the request layer needs none of this module's private helpers.
+
+Imports: the engine below it (``compiler``, ``grammar``, ``jsonschema``, ``regex``, ``vocab``,
+``errors``); never the request layer (``chat``).
 """
 
 from __future__ import annotations
@@ -95,6 +106,7 @@ __all__ = [
     "ToolCallFormat",
     "build_output_constraint",
     "parse_output",
+    "new_call_id",
     "render_tool_calls",
     "tools_system_prompt",
 ]
