@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import constrain
-    from constrain.cli import _prompt_ids
     from constrain.chat.generate import _forced_tokens
+    from constrain.cli import _prompt_ids
     from constrain.models import load_model
 
     if args.threads:

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     vocab = load_vocab(args.vocab)
     load_s = time.perf_counter() - t
     t = time.perf_counter()
-    vocab.trie  # built once per vocabulary, shared by every constraint
+    _ = vocab.trie  # built once per vocabulary, shared by every constraint
     trie_s = time.perf_counter() - t
     print(f"{vocab!r}: loaded in {load_s:.2f}s, token trie {vocab.trie.num_nodes} nodes built in {trie_s:.2f}s")
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "

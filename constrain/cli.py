@@ -36,6 +36,7 @@ from .compiler import compile
 from .errors import ConstraintError
 from .vocab import PROBE_VOCAB, Vocabulary
 
+
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors raise instead of exiting, so :func:`main` can return a status."""
 
@@ -254,8 +255,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_chat(args: argparse.Namespace) -> int:
     """``constrain chat``: validate the body, load the model, print the response (or the chunk stream)."""
-    from .errors import InvalidRequestError
     from .chat.request import parse_request
+    from .errors import InvalidRequestError
 
     source = "stdin" if args.body in (None, "-") else f"--body file {args.body!r}"
     try:

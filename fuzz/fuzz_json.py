@@ -132,7 +132,8 @@ def random_schema(rng: random.Random, depth: int = 0, defs: dict | None = None) 
     assert defs is not None
     name = f"d{len(defs)}"
     if rng.random() < 0.3:
-        defs[name] = {"type": "object", "properties": {"v": {"type": "integer"}, "next": {"anyOf": [{"$ref": f"#/$defs/{name}"}, {"type": "null"}]}}, "required": ["v"]}
+        link = {"anyOf": [{"$ref": f"#/$defs/{name}"}, {"type": "null"}]}
+        defs[name] = {"type": "object", "properties": {"v": {"type": "integer"}, "next": link}, "required": ["v"]}
     else:
         defs[name] = random_schema(rng, depth + 1, defs)
     return {"$ref": f"#/$defs/{name}"}

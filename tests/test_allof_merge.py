@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import constrain
-
 from json_helpers import accepts_text, validator_for
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from constrain.chat.completions import LogitsFunctionModel, render_prompt, run_chat, stream_chat
-from constrain.errors import InvalidRequestError
 from constrain.chat.request import parse_request
+from constrain.errors import InvalidRequestError
 
 NEG = -np.inf
 USER = [{"role": "user", "content": "Say something."}]

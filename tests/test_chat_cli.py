@@ -10,11 +10,11 @@ import sys
 import jsonschema
 import numpy as np
 import pytest
-from test_chat import CHUNK_SCHEMA, COMPLETION_SCHEMA, check_completion
 
 import constrain.chat.completions
 import constrain.models
 from constrain.cli import main
+from test_chat import CHUNK_SCHEMA, COMPLETION_SCHEMA, check_completion
 
 SEED_REQUEST = {
     "messages": [

@@ -40,8 +40,8 @@ def embedded():
     ],
 )
 def test_embedded_model_generates_valid_json(embedded, name, schema, prompt):
-    from constrain.cli import _prompt_ids
     from constrain.chat.generate import generate
+    from constrain.cli import _prompt_ids
 
     model, tokenizer, vocab = embedded
     # A small greedy model happily nests a recursive schema forever; a depth limit (grammar

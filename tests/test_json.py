@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import constrain
 from constrain.jsonschema.compiler import UnsupportedSchemaWarning
-
 from json_helpers import accepts_text, order_like_schema, random_walk, serializations, validator_for
 
 PERSON = {
@@ -380,11 +379,11 @@ def test_hypothesis_jsonschema_instances_are_accepted(smollm2_vocab):
 
         @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
         @given(strategy)
-        def check(instance):
-            ordered = order_like_schema(instance, schema)
+        def check(instance):  # called below, within this iteration of the loop
+            ordered = order_like_schema(instance, schema)  # noqa: B023
             text = json.dumps(ordered)
-            if not accepts_text(compiled, text):
-                rejected.append(text)
+            if not accepts_text(compiled, text):  # noqa: B023
+                rejected.append(text)  # noqa: B023
 
         check()
         assert not rejected, (name, rejected[:3])

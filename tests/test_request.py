@@ -7,13 +7,13 @@ import dataclasses
 
 import pytest
 
-from constrain.errors import InvalidRequestError
 from constrain.chat.request import (
     DEFAULT_MAX_TOKENS,
     IGNORED_FIELDS,
     ChatRequest,
     parse_request,
 )
+from constrain.errors import InvalidRequestError
 
 MSGS = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "Hello!"}]
 WEATHER = {

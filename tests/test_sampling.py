@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constrain.errors import ConstraintError, InvalidRequestError, InvalidTokenError
 from constrain.chat.sampling import (
     SampledToken,
     Sampler,
@@ -31,6 +30,7 @@ from constrain.chat.sampling import (
     top_p_filter,
     xtc_filter,
 )
+from constrain.errors import ConstraintError, InvalidRequestError, InvalidTokenError
 
 V = 16
 EOS = 15

@@ -8,7 +8,6 @@ import re
 
 import numpy as np
 import pytest
-from json_helpers import validator_for
 
 import constrain
 from constrain.errors import ConstraintError, InvalidRequestError
@@ -21,6 +20,7 @@ from constrain.toolcalls import (
     render_tool_calls,
     tools_system_prompt,
 )
+from json_helpers import validator_for
 
 WEATHER_PARAMS = {
     "type": "object",

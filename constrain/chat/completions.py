@@ -527,7 +527,7 @@ def run_chat(
     completion = 0
     for i in range(run.request.n):
         choice = None
-        for choice in run.choice_steps(i):
+        for choice in run.choice_steps(i):  # noqa: B007 - runs the choice to its end, keeping the last step
             pass
         assert choice is not None
         message = run.message(choice)
