@@ -75,7 +75,7 @@ from .regex.automaton import (
 )
 from .regex.lazy import TreeInfo, rule_dfa, rule_is_nullable, tree_children
 from .regex.parser import Node
-from .tokentrie import simulate_pairs
+from .simulation import simulate_pairs
 
 #: Table entry not computed yet.
 UNKNOWN = -2
