@@ -6,6 +6,13 @@ as a trie (shared prefixes stored once) in flat numpy arrays, numbered breadth-f
 advances a whole *level* of trie nodes per numpy operation, dropping every branch as soon as the
 automaton dies on it. A restrictive state (digits only, say) prunes the trie after one level; a
 permissive one (inside a string) visits each trie node once.
+
+Also here: the plain-text proofs (:func:`plain_utf8_table`, :func:`simulates_plain_utf8`), which
+let a mask skip the walk where every plain string token is allowed.
+
+Imports: numpy, :mod:`constrain.simulation`, and, for annotations only, the automata it walks
+(:mod:`constrain.regex.automaton`, :mod:`constrain.grammar`): the pipeline runs regex -> grammar
+-> token trie, so neither of those may import this module.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .simulation import simulate_pairs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grammar import GrammarAutomaton
@@ -549,42 +558,3 @@ def simulates_plain_utf8(
         return {(targets[i], v) for i, v in moves}
 
     return simulate_pairs((state, plain_state), successors, memo, max_pairs)
-
-
-def simulate_pairs(start: tuple[int, int], successors, memo: dict, max_pairs: int) -> bool:
-    """The simulation behind :func:`simulates_plain_utf8` (and the grammar's rule-level proof):
-    explore pairs (automaton state, plain state) from ``start``; ``successors(pair)`` gives the
-    pairs one plain byte leads to, or None when the automaton dies on a byte plain text reads.
-
-    Gives up (False) past ``max_pairs`` pairs. ``memo`` maps pairs to results: every pair of a
-    successful simulation simulates too; a pair that fails makes every pair reaching it fail.
-    """
-    hit = memo.get(start)
-    if hit is not None:
-        return hit
-    seen = {start}
-    todo = [start]
-    ok = True
-    while todo and ok:
-        pair = todo.pop()
-        known = memo.get(pair)
-        if known is not None and pair != start:
-            ok = known
-            continue
-        nexts = successors(*pair)
-        if nexts is None:
-            ok = False
-            break
-        for nxt in nexts:
-            if nxt not in seen:
-                if len(seen) >= max_pairs:
-                    ok = False  # gave up (a counting state never closes)
-                    break
-                seen.add(nxt)
-                todo.append(nxt)
-    if ok:
-        for pair in seen:
-            memo[pair] = True
-    else:
-        memo[start] = False
-    return ok
