@@ -67,7 +67,11 @@ import numpy as np
 from .errors import AutomatonTooLargeError, ConstraintError
 from .grammar_rules import (  # re-exported: the library imports the rule kinds from this module
     NUMBER_BYTES as NUMBER_BYTES,
+)
+from .grammar_rules import (
     AnyOrderObject as AnyOrderObject,
+)
+from .grammar_rules import (
     CheckedNumber,
     CountedString,
     LazyRule,
@@ -75,8 +79,10 @@ from .grammar_rules import (  # re-exported: the library imports the rule kinds 
     _CheckedNumberRule,
     _ClassInfo,
     _CountedStringRule,
-    _Lazy as _Lazy,  # the benches time its misses (benches/bench_first_visits.py)
     _SubsetRule,
+)
+from .grammar_rules import (
+    _Lazy as _Lazy,  # the benches time its misses (benches/bench_first_visits.py)
 )
 from .regex.automaton import (
     DEFAULT_MAX_DFA_STATES,
