@@ -24,7 +24,6 @@ from typing import Any
 
 from .. import deadline
 from ..errors import (
-    AutomatonTooLargeError,
     CompileTimeoutError,
     InvalidRegexError,
     InvalidSchemaError,
@@ -37,32 +36,28 @@ from ..regex import compile_regex
 from ..regex.automaton import ByteDFA, Call, Embed
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
 from ..regex.product import intersect as intersection
-from ..regex.setops import difference, is_empty, union, without_words
+from ..regex.setops import difference, is_empty, without_words
 from . import strings
+from .keywords import (
+    ANNOTATIONS,
+    HANDLED,
+    INTERNAL_LISTS,
+    JSON_TYPES,
+    REFUSED,
+    UnsupportedSchemaWarning,
+    _dfa_of,
+    _exactly_one,
+    _json_equal,
+    _pattern_property_matches,
+    _ptr,
+    _Refused,
+    _type_of_value,
+    _types_of,
+    _union,
+    _value_key,
+)
 from .refs import DATA_KEYWORDS, RefResolver
 from .strings import EMPTY, literal, value_literal
-
-JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
-
-#: Keywords that never change validity.
-ANNOTATIONS = frozenset(
-    "title description default examples $comment deprecated readOnly writeOnly $schema $id id $anchor "
-    "$dynamicAnchor $defs definitions contentMediaType contentEncoding contentSchema $vocabulary "
-    "discriminator xml externalDocs example nullable".split()
-)
-#: Keywords this compiler understands (enforced, approximated, or checked and refused in context).
-HANDLED = frozenset(
-    "type enum const $ref allOf anyOf oneOf not minLength maxLength pattern format minimum maximum "
-    "exclusiveMinimum exclusiveMaximum multipleOf items prefixItems additionalItems minItems maxItems "
-    "properties required additionalProperties patternProperties propertyNames dependencies dependentRequired "
-    "dependentSchemas minProperties maxProperties uniqueItems contains".split()
-)
-#: Validation keywords that are refused outright (no enforcement implemented yet).
-REFUSED = frozenset(
-    "if then else $conditionals "
-    "unevaluatedProperties unevaluatedItems minContains maxContains $dynamicRef $recursiveRef".split()
-)
-
 
 #: Keywords that constrain only objects (a schema holding nothing else accepts every non-object).
 _OBJECT_KEYWORDS = frozenset(
@@ -83,11 +78,6 @@ _INLINE_MEMBERS = 8
 #: Most schemas expanded inside one another before an object or array starts (deeper: a cycle).
 _MAX_CHAIN = 256
 
-#: Keywords of our own that hold folded constraints (lists; merged by concatenation).
-INTERNAL_LISTS = frozenset(
-    {"$patterns", "$forbidden", "$not_values", "$not_all", "$not_object", "$not_strings", "$not_numbers",
-     "$conditionals"}
-)
 #: if/then/else triples one schema may hold (after allOf merging): 2**n variants.
 _MAX_CONDITIONALS = 3
 #: Values an if/then/else chain on one property may test: one object variant each, all alive
@@ -100,10 +90,6 @@ _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusi
 _COMBINING_KEYWORDS = frozenset({"anyOf", "oneOf", "not", "enum", "const", "$not_strings", "$not_numbers"})
 #: What a ``not`` may hold for :meth:`SchemaCompiler._not_scalar`.
 _SCALAR_NOT_KEYWORDS = _STRING_KEYWORDS | _NUMBER_KEYWORDS | _COMBINING_KEYWORDS | {"type"}
-
-
-class UnsupportedSchemaWarning(UserWarning):
-    """A keyword was dropped in lenient mode: outputs may not satisfy it."""
 
 
 @dataclass(frozen=True)
@@ -136,13 +122,6 @@ class JsonOptions:
 
 #: String automata above this many states become rules of their own (see ``_string``).
 _INLINE_STRING_STATES = 24
-
-
-def _ptr(base: str, *parts: Any) -> str:
-    out = base
-    for p in parts:
-        out += "/" + str(p).replace("~", "~0").replace("/", "~1")
-    return out
 
 
 class SchemaCompiler:
@@ -2109,7 +2088,6 @@ class SchemaCompiler:
             raise InvalidSchemaError(f"no set of properties satisfies minProperties/maxProperties at {ptr or '/'}")
         return start
 
-
     def _pattern_properties(self, schema: dict, ptr: str) -> list[tuple[str, Any, ByteDFA]]:
         """(pattern, schema, DFA of the names it matches) for each ``patternProperties`` entry."""
         out = []
@@ -2213,9 +2191,6 @@ class SchemaCompiler:
 
 # -- helpers ----------------------------------------------------------------------------------
 
-
-
-
 #: Keywords whose value is a count (a non-negative integer; 2.0 is an integer in JSON Schema).
 _COUNT_KEYWORDS = frozenset(
     "minLength maxLength minItems maxItems minProperties maxProperties minContains maxContains".split()
@@ -2300,10 +2275,6 @@ def _without_ref_siblings(node: Any) -> Any:
     }
 
 
-class _Refused(Exception):
-    """No exact automaton for a negated or exclusive scalar schema (reported as unsupported)."""
-
-
 _PLAIN_NUMBER: list[ByteDFA] = []
 
 
@@ -2324,26 +2295,6 @@ def _float_safe_number_dfa() -> ByteDFA:
         fractions = [r"0\.0*(?:[1-9][0-9]{0,14})?"] + [r"[1-9][0-9]{%d}\.[0-9]{1,%d}" % (i - 1, 15 - i) for i in range(1, 15)]
         _FLOAT_SAFE_NUMBER.append(compile_regex(r"-?(?:0|[1-9][0-9]*|%s)" % "|".join(fractions)))
     return _FLOAT_SAFE_NUMBER[0]
-
-
-def _exactly_one(inner: list[ByteDFA], outer: list[ByteDFA]) -> ByteDFA:
-    """oneOf over automata: the union of each branch's ``inner`` set minus every other branch's
-    ``outer`` set (the same sets when exact; for bounds, a subset minus supersets)."""
-    result = compile_regex("[]")
-    for k, own in enumerate(inner):
-        for m, other in enumerate(outer):
-            if m != k:
-                own = difference(own, other)
-        result = _union(result, own)
-    return result
-
-
-def _union(a: ByteDFA, b: ByteDFA) -> ByteDFA:
-    if is_empty(a):
-        return b
-    if is_empty(b):
-        return a
-    return union(a, b)
 
 
 def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
@@ -2502,13 +2453,6 @@ def _standard(schema: Any) -> Any:
     return out
 
 
-def _types_of(schema: dict) -> list[str]:
-    t = schema.get("type")
-    if t is None:
-        return list(JSON_TYPES)
-    return list(t) if isinstance(t, list) else [t]
-
-
 def _has_type(value: Any, schema: dict) -> bool:
     """Whether ``value`` is of a type ``schema`` allows (1.0 is an integer, integers are numbers)."""
     types = _types_of(schema)
@@ -2520,33 +2464,6 @@ def _surely_matched(schema: dict, name: str) -> bool:
     """Whether a ``patternProperties`` pattern of ``schema`` matches ``name`` under every reading
     (ECMA-262 and Python ``re`` agree: the portable automaton accepts it)."""
     return isinstance(name, str) and _pattern_property_matches(schema, name, "portable") is True
-
-
-def _pattern_property_matches(schema: dict, name: str, reading: str) -> bool | None:
-    """Whether some ``patternProperties`` pattern of ``schema`` matches ``name`` in ``reading``
-    ("wide" or "portable", see :func:`~constrain.regex.compile_regex`); None when a pattern
-    cannot be compiled (so the answer is unknown)."""
-    patterns = schema.get("patternProperties") or {}
-    if not isinstance(patterns, dict):
-        return None
-    unknown = False
-    for pattern in patterns:
-        dfa = _name_pattern(pattern, reading)
-        if dfa is None:
-            unknown = True
-        elif dfa.fullmatch(name.encode("utf-8")):
-            return True
-    return None if unknown else False
-
-
-@functools.lru_cache(maxsize=512)
-def _name_pattern(pattern: Any, reading: str) -> ByteDFA | None:
-    """The search automaton of a ``patternProperties`` pattern (None if it cannot be compiled):
-    disjointness checks ask about the same few patterns for many names."""
-    try:
-        return compile_regex(pattern, search=True, wide=reading == "wide", portable=reading == "portable")
-    except (InvalidRegexError, AutomatonTooLargeError, TypeError):
-        return None
 
 
 def _requires_more(a: dict, b: dict) -> bool:
@@ -2620,23 +2537,6 @@ def _min_items(schema: dict) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _value_key(v: Any) -> Any:
-    """A hashable key equal for two JSON values exactly when :func:`_json_equal` holds."""
-    if isinstance(v, bool) or v is None:
-        return ("literal", v)
-    if isinstance(v, (int, float)):
-        return ("number", v)  # 1 and 1.0 are the same JSON Schema value (and hash alike)
-    if isinstance(v, str):
-        return ("string", v)
-    return ("json", type(v).__name__, json.dumps(v, sort_keys=True))
-
-
-def _json_equal(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) and type(a) is type(b) or (
-        isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool) and a == b
-    )
-
-
 def _signature(b: dict) -> tuple[str, Any]:
     if "const" in b:
         return ("const", [b["const"]])
@@ -2686,20 +2586,6 @@ def _forbidden_properties(neg: dict) -> list[str] | None:
             names.extend(sub)
         return names
     return None
-
-
-def _type_of_value(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer()):
-        return "integer"
-    if isinstance(v, float):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    return "array" if isinstance(v, list) else "object"
 
 
 def _bounds(schema: dict, ptr: str) -> tuple[Any, bool, Any, bool]:
@@ -2789,12 +2675,6 @@ def _decimal_places_of_power_of_ten(x: float) -> int | None:
         if f == Fraction(1, 10**k):
             return k
     return None
-
-
-def _dfa_of(node: Node) -> ByteDFA:
-    from ..regex import regex_to_dfa
-
-    return regex_to_dfa(node)
 
 
 _KEY_CACHE: dict[str, ByteDFA] = {}
