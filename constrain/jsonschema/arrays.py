@@ -25,8 +25,8 @@ _MAX_UNIQUE_DOMAIN = 8
 class ArrayKeywords:
     """Methods of :class:`~constrain.jsonschema.compiler.SchemaCompiler` for array schemas.
 
-    Calls through ``self``: ``_as_dict``, ``_branch_values``, ``_merge``, ``_strictly``,
-    ``unsupported``, ``value`` (compiler); ``_valid_values`` (enums). Compiler state it uses:
+    Calls through ``self``: ``_strictly``, ``unsupported``, ``value`` (compiler); ``_as_dict``,
+    ``_branch_values``, ``_merge`` (combinators); ``_valid_values`` (enums). Compiler state it uses:
     ``options``, ``sep``, ``ws``.
     """
 

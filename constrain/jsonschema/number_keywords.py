@@ -35,9 +35,9 @@ from .strings import literal
 class NumberKeywords:
     """Methods of :class:`~constrain.jsonschema.compiler.SchemaCompiler` for number schemas.
 
-    Calls through ``self``: ``_merge_all_of``, ``_new_rule``, ``_resolve``, ``unsupported``
-    (compiler); ``_valid_values`` (enums). Compiler state it uses: ``_lazy_rules``, ``_rule_of``,
-    ``_rules``, ``_sets``, ``resolver``.
+    Calls through ``self``: ``_new_rule``, ``_resolve``, ``unsupported`` (compiler);
+    ``_merge_all_of`` (combinators); ``_valid_values`` (enums). Compiler state it uses:
+    ``_lazy_rules``, ``_rule_of``, ``_rules``, ``_sets``, ``resolver``.
     """
 
     def _number(self, schema: dict, ptr: str, integer: bool) -> Node:

@@ -44,9 +44,9 @@ _INLINE_STRING_STATES = 24
 class StringKeywords:
     """Methods of :class:`~constrain.jsonschema.compiler.SchemaCompiler` for string schemas.
 
-    Calls through ``self``: ``_merge_all_of``, ``_new_rule``, ``_resolve``, ``unsupported``
-    (compiler); ``_valid_values`` (enums). Compiler state it uses: ``_lazy_rules``, ``_rule_of``,
-    ``_rules``, ``_sets``, ``options``, ``resolver``.
+    Calls through ``self``: ``_new_rule``, ``_resolve``, ``unsupported`` (compiler);
+    ``_merge_all_of`` (combinators); ``_valid_values`` (enums). Compiler state it uses:
+    ``_lazy_rules``, ``_rule_of``, ``_rules``, ``_sets``, ``options``, ``resolver``.
     """
 
     @staticmethod
