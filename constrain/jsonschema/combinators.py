@@ -32,9 +32,9 @@ from .keywords import (
 class CombinatorKeywords:
     """Methods of :class:`~constrain.jsonschema.compiler.SchemaCompiler` for allOf, anyOf and oneOf.
 
-    Calls through ``self``: ``_resolve``, ``_strictly``, ``_with_conditionals``, ``unsupported``,
-    ``value`` (compiler); ``_disjoin``, ``_pairwise_disjoint`` (disjoint). Compiler state it uses:
-    ``resolver``.
+    Calls through ``self``: ``_resolve``, ``_strictly``, ``unsupported``, ``value`` (compiler);
+    ``_disjoin``, ``_pairwise_disjoint`` (disjoint); ``_with_conditionals`` (conditionals). Compiler
+    state it uses: ``resolver``.
     """
 
     def _merge_all_of(self, schema: dict, base: str, ptr: str, depth: int = 0) -> dict:

@@ -8,6 +8,30 @@ keyword and the JSON pointer of the schema holding it. With ``lenient=True`` a r
 dropped with a :class:`UnsupportedSchemaWarning` instead — then outputs may fail the schema.
 
 The README's keyword table is the reference for what is enforced how.
+
+This module holds :class:`JsonOptions`, :class:`SchemaCompiler`'s entry points and state, the
+dispatcher (:meth:`SchemaCompiler.value`: ``$ref`` resolution and cycle checks, then the keyword
+families in turn, and ``_typed`` by JSON type), refusals (``unsupported``, ``_strictly``), the rule
+helpers, the normalisation of the document done once up front and the final pass that drops
+unproductive rules. The keywords themselves are compiled by mixin classes, one module per family,
+which :class:`SchemaCompiler` inherits:
+
+- :mod:`.objects` — properties, required, additionalProperties, patternProperties, propertyNames,
+  min/maxProperties, members in any order, counted members;
+- :mod:`.arrays` — items/prefixItems/additionalItems, min/maxItems, contains, uniqueItems;
+- :mod:`.string_keywords` — string keywords, and string sets under ``not``/``oneOf``;
+- :mod:`.number_keywords` — number keywords, and number sets under ``not``/``oneOf``;
+- :mod:`.enums` — enum/const and other finite value sets, checking values against a schema;
+- :mod:`.combinators` — allOf merging (and ``$ref`` with siblings), anyOf/oneOf alternatives;
+- :mod:`.disjoint` — when oneOf branches cannot overlap, and narrowing them until they cannot;
+- :mod:`.negation` — ``not`` in all its forms;
+- :mod:`.conditionals` — if/then/else, dependencies/dependentRequired/dependentSchemas;
+- :mod:`.keywords` — the keyword tables and helpers the families share.
+
+Imports go down only: this module imports the families; they import :mod:`.keywords`,
+:mod:`.refs` and the automata modules (:mod:`.strings`, :mod:`.numeric`, :mod:`.formats`,
+``constrain.regex``), never this module nor each other, and call each other's methods through
+``self``.
 """
 
 from __future__ import annotations
@@ -26,6 +50,7 @@ from ..regex.parser import Alt, Chars, Concat, Node, Repeat, parse
 from . import strings
 from .arrays import ArrayKeywords
 from .combinators import CombinatorKeywords
+from .conditionals import ConditionalKeywords
 from .disjoint import DisjointBranches
 from .enums import EnumKeywords
 from .keywords import (
@@ -37,8 +62,8 @@ from .keywords import (
     UnsupportedSchemaWarning,
     _ptr,
     _types_of,
-    _value_key,
 )
+from .negation import NegationKeywords
 from .number_keywords import NumberKeywords
 from .objects import ObjectKeywords
 from .refs import DATA_KEYWORDS, RefResolver
@@ -47,19 +72,6 @@ from .strings import literal
 
 #: Most schemas expanded inside one another before an object or array starts (deeper: a cycle).
 _MAX_CHAIN = 256
-
-#: if/then/else triples one schema may hold (after allOf merging): 2**n variants.
-_MAX_CONDITIONALS = 3
-#: Values an if/then/else chain on one property may test: one object variant each, all alive
-#: in the parse until the property is read (the grammar's ambiguity budget is 1,024 parses).
-_MAX_DISCRIMINATED_VALUES = 6
-
-_STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "$patterns", "format"})
-_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
-#: Keywords that make a negated scalar schema more than a plain set of keywords.
-_COMBINING_KEYWORDS = frozenset({"anyOf", "oneOf", "not", "enum", "const", "$not_strings", "$not_numbers"})
-#: What a ``not`` may hold for :meth:`SchemaCompiler._not_scalar`.
-_SCALAR_NOT_KEYWORDS = _STRING_KEYWORDS | _NUMBER_KEYWORDS | _COMBINING_KEYWORDS | {"type"}
 
 
 @dataclass(frozen=True)
@@ -92,9 +104,13 @@ class JsonOptions:
 
 class SchemaCompiler(
     ObjectKeywords, ArrayKeywords, StringKeywords, NumberKeywords, EnumKeywords,
-    CombinatorKeywords, DisjointBranches,
+    CombinatorKeywords, DisjointBranches, NegationKeywords, ConditionalKeywords,
 ):
-    """Compiles one JSON Schema document to a :class:`~constrain.grammar.Grammar`."""
+    """Compiles one JSON Schema document to a :class:`~constrain.grammar.Grammar`.
+
+    The keyword methods come from the family mixins it inherits (see the module docstring); the
+    state they share is set up in ``__init__``.
+    """
 
     def __init__(self, schema: Any, options: JsonOptions = JsonOptions()) -> None:
         if not isinstance(schema, (dict, bool)):
@@ -200,103 +216,6 @@ class SchemaCompiler(
             schema, base = self.resolver.resolve(schema["$ref"], base, ptr)
         return schema, base
 
-    def _with_conditionals(self, schema: dict) -> dict:
-        """``schema`` with ``if``/``then``/``else`` moved into the ``$conditionals`` list (so that
-        allOf branches each holding one merge), or dropped where the draft has no such keywords
-        (``then``/``else`` without ``if`` never constrain anything)."""
-        if not any(k in schema for k in ("if", "then", "else")):
-            return schema
-        out = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
-        if "if" in schema and not self._ignores_conditionals:
-            triple = {k: schema[k] for k in ("if", "then", "else") if k in schema}
-            out["$conditionals"] = list(schema.get("$conditionals", [])) + [triple]
-        return out
-
-    def _conditional(self, schema: dict, base: str, ptr: str) -> Node:
-        """``if``/``then``/``else`` as the union, over each choice of which ``if`` holds, of
-        ``if and then`` or ``not if and else``: the variants are disjoint and their union is
-        exactly the schema, wherever the negated ``if`` is supported (see :meth:`_apply_not`).
-        Refused (in lenient mode: dropped with a warning) otherwise."""
-        conditionals = schema["$conditionals"]
-        rest = {k: v for k, v in schema.items() if k != "$conditionals"}
-        variants = self._discriminated_variants(rest, conditionals, base, ptr)
-        if variants is None:
-            if len(conditionals) > _MAX_CONDITIONALS:
-                self.unsupported("if", ptr, f"more than {_MAX_CONDITIONALS} if/then/else in one schema "
-                                 "that do not all test one property's value")
-                return self.value(rest, base, ptr)
-            variants = [{"allOf": [rest]}]
-            for triple in conditionals:
-                cond = triple["if"]
-                variants = [
-                    {"allOf": v["allOf"] + part}
-                    for v in variants
-                    for part in ([cond, triple.get("then", True)], [{"not": cond}, triple.get("else", True)])
-                ]
-        try:
-            return self._strictly(lambda: self._alternatives({"anyOf": variants}, "anyOf", base, ptr))
-        except UnsupportedSchemaError as exc:
-            self.unsupported("if", ptr, f"its negation cannot be enforced ({exc})")
-            return self.value(rest, base, ptr)
-
-    def _discriminated_variants(self, rest: dict, conditionals: list[dict], base: str, ptr: str) -> list[dict] | None:
-        """Variants for if/then/else that all test one property's value (``if: {properties: {p:
-        {const: v}}}``, optionally with ``required: [p]`` and ``type: object``): one variant per
-        case that decides every ``if`` at once — not an object, ``p`` absent, ``p`` equal to each
-        listed value, ``p`` some other value — instead of ``2**n`` combinations. None when the
-        conditionals have another shape.
-        """
-        name = None
-        tests = []  # (values that pass, required?, objects only?, then, else)
-        for triple in conditionals:
-            cond, cbase = self._resolve(triple["if"], base, ptr)
-            if not isinstance(cond, dict):
-                return None
-            keys = set(cond) - ANNOTATIONS
-            props = cond.get("properties")
-            if not keys <= {"properties", "required", "type"} or not isinstance(props, dict) or len(props) != 1:
-                return None
-            (p, sub), = props.items()
-            if name not in (None, p) or cond.get("required", [p]) not in ([], [p]) or cond.get("type", "object") != "object":
-                return None
-            name = p
-            try:
-                values = self._finite_values(sub, cbase, ptr)
-                resolved, rbase = self._resolve(sub, cbase, ptr)
-                if values is None or not isinstance(resolved, dict):
-                    return None
-                passing = [v for v in values if self._strictly(lambda v=v: self._is_valid(v, resolved, rbase, ptr))]
-            except (InvalidSchemaError, UnsupportedSchemaError):
-                return None
-            tests.append((passing, "required" in cond and bool(cond["required"]), "type" in cond,
-                          triple.get("then", True), triple.get("else", True)))
-        if name is None or sum(len(passing) for passing, *_ in tests) > _MAX_DISCRIMINATED_VALUES:
-            return None
-        candidates: list[Any] = []
-        seen: set[Any] = set()
-        for passing, *_ in tests:
-            for v in passing:
-                if _value_key(v) not in seen:
-                    seen.add(_value_key(v))
-                    candidates.append(v)
-
-        def variant(selector: dict, holds: list[bool]) -> dict:
-            chosen = [then if held else else_ for held, (_, _, _, then, else_) in zip(holds, tests)]
-            return {"allOf": [rest, selector] + chosen}
-
-        variants = [
-            variant({"type": [t for t in JSON_TYPES if t not in ("object", "integer")]},
-                    [not objects_only for _, _, objects_only, _, _ in tests]),
-            variant({"type": "object", "$forbidden": [name]}, [not required for _, required, _, _, _ in tests]),
-        ]
-        for v in candidates:
-            key = _value_key(v)
-            variants.append(variant({"type": "object", "required": [name], "properties": {name: {"const": v}}},
-                                    [any(_value_key(w) == key for w in passing) for passing, *_ in tests]))
-        other = {"not": {"enum": candidates}} if candidates else {}
-        variants.append(variant({"type": "object", "required": [name], "properties": {name: other}}, [False] * len(tests)))
-        return variants
-
     # -- values ------------------------------------------------------------------------------
     def value(self, schema: Any, base: str, ptr: str) -> Node:
         """The JSON text of a value valid under ``schema``."""
@@ -371,201 +290,6 @@ class SchemaCompiler(
             if key in schema:
                 return self._alternatives(schema, key, base, ptr)
         return self._typed(schema, base, ptr)
-
-    def _dependencies(self, schema: dict, base: str, ptr: str) -> Node:
-        """``dependencies`` / ``dependentRequired`` / ``dependentSchemas`` as a union of variants.
-
-        For each trigger property, one variant where it is absent (forbidden) and one where it is
-        present (required, with its dependent properties required or its dependent schema merged
-        in). The union of the variants is exactly the schema; up to 4 triggers (16 variants).
-        """
-        rest = {k: v for k, v in schema.items() if k not in ("dependencies", "dependentRequired", "dependentSchemas")}
-        triggers: dict[str, list[Any]] = {}
-        for key in ("dependencies", "dependentRequired", "dependentSchemas"):
-            deps = schema.get(key, {})
-            if not isinstance(deps, dict):
-                raise MalformedSchemaError(f"{key} must be an object at {ptr or '/'}")
-            for name, dep in deps.items():
-                triggers.setdefault(name, []).append(dep)
-        if len(triggers) > 4:
-            self.unsupported("dependencies", ptr, f"{len(triggers)} trigger properties (at most 4 are expanded)")
-            return self.value(rest, base, ptr)
-        variants: list[dict] = [rest]
-        for name, deps in triggers.items():
-            expanded = []
-            for variant in variants:
-                absent = dict(variant, **{"$forbidden": list(variant.get("$forbidden", [])) + [name]})
-                present = dict(variant, required=list(dict.fromkeys(list(variant.get("required", [])) + [name])))
-                for dep in deps:
-                    if isinstance(dep, list):
-                        present["required"] = list(dict.fromkeys(present["required"] + dep))
-                    else:
-                        present = self._merge(present, self._as_dict(dep, _ptr(ptr, "dependencies", name), base, 0), ptr)
-                expanded.extend([absent, present])
-            variants = expanded
-        return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
-
-    def _not_all(self, schema: dict, base: str, ptr: str) -> Node:
-        """For each group of names that must not all be present: a variant per absent name."""
-        rest = {k: v for k, v in schema.items() if k != "$not_all"}
-        variants: list[dict] = [rest]
-        for group in schema["$not_all"]:
-            variants = [dict(v, **{"$forbidden": list(v.get("$forbidden", [])) + [name]}) for v in variants for name in group]
-            if len(variants) > 16:
-                self.unsupported("not", ptr, "too many combinations of 'not required' groups")
-                return self.value(rest, base, ptr)
-        return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
-
-    def _only_type(self, schema: dict, kind: str, ptr: str) -> dict:
-        """``schema`` restricted to one JSON type (an error when it allows no value of it)."""
-        if kind not in _types_of(schema):
-            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value: its not only admits {kind}s, which its type excludes")
-        return dict(schema, type=kind)
-
-    def _not_object(self, schema: dict, base: str, ptr: str) -> Node:
-        """``not: {required: R, properties: P}`` (optionally with ``type: object``) as variants.
-
-        An object fails such a schema exactly when a name of R is absent, or a property of P is
-        present with a value its schema rejects: one variant per name (absent) and per property
-        (present, its schema merged with ``not`` of the property's schema). Without ``type:
-        object`` in the negated schema every non-object satisfies it, so only objects remain;
-        with it, the other types of the schema stay as one more variant.
-        """
-        rest = {k: v for k, v in schema.items() if k != "$not_object"}
-        variants: list[dict] = [rest]
-        for neg in schema["$not_object"]:
-            alternatives: list[dict] = [{"$forbidden": [name]} for name in neg.get("required", [])]
-            for name, sub in neg.get("properties", {}).items():
-                alternatives.append({"required": [name], "properties": {name: {"not": sub}}})
-            others = [t for t in _types_of(rest) if t != "object"]
-            if neg.get("type") == "object" and others:
-                alternatives.append({"type": others})
-            expanded = []
-            for variant in variants:
-                for alt in alternatives:
-                    if "type" not in alt:
-                        alt = dict(alt, type="object")
-                    try:
-                        expanded.append(self._merge(variant, alt, ptr))
-                    except MalformedSchemaError:
-                        raise  # a wrong schema is an error even where an unsatisfiable part is dropped
-                    except InvalidSchemaError:
-                        continue  # this way of failing the negated schema is impossible here
-            variants = expanded
-            if len(variants) > 16:
-                self.unsupported("not", ptr, "too many ways to fail the negated object schema")
-                return self.value(rest, base, ptr)
-        if not variants:
-            raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (its not holds for every object)")
-        return self._alternatives({"anyOf": variants}, "anyOf", base, ptr)
-
-    def _apply_not(self, schema: dict, base: str, ptr: str) -> dict:
-        """Fold ``not`` into positive keywords where that is exact; refuse the other forms.
-
-        Supported: ``not: {}``/``true`` (nothing is valid), ``not: false`` (no constraint), double
-        negation, ``not: {type}``, ``not: {required: [p]}`` (p must be absent), ``not: {anyOf:
-        [{required: [p]}, ...]}`` (all absent), ``not: {enum|const}`` of strings, null and booleans,
-        and ``not: {pattern}`` for strings.
-        """
-        out = {k: v for k, v in schema.items() if k != "not"}
-        neg, nbase = self._resolve(schema["not"], base, ptr)
-        if isinstance(neg, dict) and ("allOf" in neg or "$ref" in neg):
-            neg = self._merge_all_of(neg, self.resolver.base_of(neg, nbase), _ptr(ptr, "not"))
-        if neg is False:
-            return out
-        if neg is True or (isinstance(neg, dict) and not (set(neg) - ANNOTATIONS)):
-            raise InvalidSchemaError(f"the schema at {ptr or '/'} is unsatisfiable (not: {{}})")
-        if not isinstance(neg, dict):
-            raise MalformedSchemaError(f"not must hold a schema at {ptr or '/'}")
-        neg = {k: v for k, v in neg.items() if k not in ANNOTATIONS}
-        keys = set(neg)
-        if keys == {"not"}:
-            inner = self._as_dict(neg["not"], _ptr(ptr, "not", "not"), base, 0)
-            return self._merge(out, inner, ptr)
-        if keys == {"type"}:
-            banned = set(neg["type"] if isinstance(neg["type"], list) else [neg["type"]])
-            allowed = set(_types_of(out)) - banned
-            if "number" in banned:
-                allowed.discard("integer")
-            if "integer" in banned and "number" in allowed:
-                return self._not_scalar(out, neg, nbase, ptr)  # numbers that are not integers
-            if not allowed:
-                raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no type")
-            out["type"] = sorted(allowed)
-            return out
-        forbidden = _forbidden_properties(neg)
-        if forbidden is not None:
-            # Every non-object satisfies {required: ...}, so the negation keeps objects only.
-            out = self._only_type(out, "object", ptr)
-            out["$forbidden"] = list(out.get("$forbidden", [])) + forbidden
-            return out
-        together = _required_together(neg)
-        if together is not None:
-            # not (all of these present) = at least one of them absent: expanded into variants.
-            out = self._only_type(out, "object", ptr)
-            out["$not_all"] = list(out.get("$not_all", [])) + [together]
-            return out
-        if (keys <= {"required", "properties", "type"} and keys & {"required", "properties"}
-                and neg.get("type", "object") == "object" and isinstance(neg.get("properties", {}), dict)
-                and isinstance(neg.get("required", []), list) and all(isinstance(r, str) for r in neg.get("required", []))):
-            out["$not_object"] = list(out.get("$not_object", [])) + [neg]
-            return out
-        if keys == {"anyOf"} and isinstance(neg["anyOf"], list):
-            # not (A or B) = not A and not B
-            for branch in neg["anyOf"]:
-                out = self._apply_not(dict(out, **{"not": branch}), nbase, ptr)
-            return out
-        if keys <= _SCALAR_NOT_KEYWORDS:
-            return self._not_scalar(out, neg, nbase, ptr)
-        self.unsupported("not", ptr)
-        return out
-
-    def _not_scalar(self, out: dict, neg: dict, base: str, ptr: str) -> dict:
-        """``not: neg`` where ``neg`` holds scalar keywords only (type, enum/const, string and number
-        keywords), possibly combined through anyOf/oneOf/not.
-
-        A value satisfies ``neg`` when its type is one of neg's and what neg says about that type
-        holds. So, type by type: a type neg does not admit is untouched; null and booleans are
-        checked value by value; strings and numbers are restricted to the complement of neg's
-        automaton (``$not_strings``/``$not_numbers``, see :meth:`_string_set`, :meth:`_number_set`).
-        When neg is a plain set of keywords, a type none of them constrains satisfies it outright
-        and is removed; arrays and objects a combined neg may satisfy are refused.
-        """
-        out = dict(out)
-        flat = not (set(neg) & _COMBINING_KEYWORDS)
-        neg_types = set(_types_of(neg)) if flat else self._effective_types(neg, base, ptr)
-        string_keywords = any(k in _STRING_KEYWORDS for k in neg)
-        number_keywords = any(k in _NUMBER_KEYWORDS for k in neg)
-        kept: list[str] = []
-        for t in _types_of(out):
-            numeric = t in ("integer", "number")
-            applies = t in neg_types or (numeric and "number" in neg_types) or (t == "number" and "integer" in neg_types)
-            if not applies:
-                kept.append(t)
-            elif t in ("null", "boolean"):
-                values = [None] if t == "null" else [True, False]
-                bad = [v for v in values if self._is_valid(v, neg, base, ptr)]
-                if len(bad) < len(values):
-                    kept.append(t)
-                    if bad:
-                        out["$not_values"] = list(out.get("$not_values", [])) + bad
-            elif t == "string":
-                if not flat or string_keywords:
-                    kept.append(t)
-                    out["$not_strings"] = list(out.get("$not_strings", [])) + [neg]
-            elif numeric:
-                # Against a number, an integer-only neg holds for integer values alone.
-                if not flat or number_keywords or (t == "number" and "number" not in neg_types):
-                    kept.append(t)
-                    out["$not_numbers"] = list(out.get("$not_numbers", [])) + [neg]
-            elif not flat:
-                self.unsupported("not", ptr, f"a negated combination of schemas that {t}s may satisfy")
-                kept.append(t)
-            # else: every value of type t satisfies neg, so none is left
-        if not kept:
-            raise InvalidSchemaError(f"the schema at {ptr or '/'} allows no value: its not holds for every value")
-        out["type"] = kept
-        return out
 
     def _strictly(self, build: Any) -> Any:
         """``build()`` with refusals raised even in lenient mode: an exact form being tried, whose
@@ -841,33 +565,3 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
         # can_finish and callees call themselves through their closure cells: reference cycles
         # that would keep the sets above (and the rules) alive until a full garbage collection.
         del can_finish, callees
-
-
-def _required_together(neg: dict) -> list[str] | None:
-    """Names that ``not: neg`` forbids from being present all at once: ``{required: [a, b, ...]}``
-    or ``{allOf: [{required: [...]}, ...]}``."""
-    if set(neg) == {"required"} and isinstance(neg["required"], list) and neg["required"]:
-        return list(neg["required"])
-    if set(neg) == {"allOf"} and isinstance(neg["allOf"], list):
-        names: list[str] = []
-        for branch in neg["allOf"]:
-            if not (isinstance(branch, dict) and set(branch) == {"required"} and isinstance(branch["required"], list)):
-                return None
-            names.extend(branch["required"])
-        return names or None
-    return None
-
-
-def _forbidden_properties(neg: dict) -> list[str] | None:
-    """Names that ``not: neg`` forbids, when ``neg`` is ``{required: [p]}`` or an anyOf of such."""
-    if set(neg) == {"required"} and isinstance(neg["required"], list) and len(neg["required"]) == 1:
-        return list(neg["required"])
-    if set(neg) == {"anyOf"} and isinstance(neg["anyOf"], list):
-        names = []
-        for branch in neg["anyOf"]:
-            sub = _forbidden_properties(branch) if isinstance(branch, dict) else None
-            if sub is None:
-                return None
-            names.extend(sub)
-        return names
-    return None
