@@ -404,7 +404,7 @@ def compile(
             ``{"type": "regex", "schema": "<regex>"}`` (the whole output must fullmatch the regex;
             ECMA-262 dialect, see the README), ``{"type": "json_object"}`` (any JSON object) or
             ``{"type": "json_schema", "json_schema": {"schema": {...}}}`` (a value valid under the
-            schema; see the README's keyword table).
+            schema; see docs/json-schema.md).
         vocab: the tokenizer's :class:`~constrain.vocab.Vocabulary`.
         max_nfa_states, max_dfa_states: automaton budgets; exceeding one raises
             :class:`~constrain.errors.AutomatonTooLargeError` quickly instead of hanging.

@@ -30,8 +30,8 @@ With ``temperature == 0`` the token is the argmax of the logits after stage 5 (t
 lowest id) and stages 6-9 are skipped: top-k, top-p and min-p always keep the argmax, and XTC is a
 randomization that greedy decoding does not want. No random number is drawn in that case.
 
-README-ready summary
---------------------
+Usage
+-----
 
 ``constrain.chat.sampling.Sampler(params, vocab_size=V, eos_token_ids=[...], prompt_token_ids=prompt,
 choice_index=i)`` implements the chat-completions fields ``temperature``, ``top_p``,

@@ -113,7 +113,7 @@ class ArrayKeywords:
             body = Concat((first, tail(1)))
             if min_items == 0:
                 body = Repeat(body, 0, 1)
-        del tail  # it calls itself through its closure cell: a reference cycle holding the compiler
+        tail = None  # it calls itself through its closure cell: a reference cycle holding the compiler
         return Concat((literal("["), self.ws, body, self.ws, literal("]")))
 
     def _contains(self, schema: dict, items: Any, prefix: list, min_items: int, max_items: int | None,

@@ -100,9 +100,9 @@ class CombinatorKeywords:
                 out[key] = sorted(both)
             elif key == "required":
                 out[key] = list(dict.fromkeys(list(av) + list(bv)))
-            elif key in ("minimum", "minLength", "minItems", "minProperties", "exclusiveMinimum") and not isinstance(av, bool) and not isinstance(bv, bool):
+            elif key in _LOWER_BOUNDS and not isinstance(av, bool) and not isinstance(bv, bool):
                 out[key] = max(av, bv)
-            elif key in ("maximum", "maxLength", "maxItems", "maxProperties", "exclusiveMaximum") and not isinstance(av, bool) and not isinstance(bv, bool):
+            elif key in _UPPER_BOUNDS and not isinstance(av, bool) and not isinstance(bv, bool):
                 out[key] = min(av, bv)
             elif key == "properties":
                 props = dict(av)
@@ -238,6 +238,9 @@ class CombinatorKeywords:
 
 #: The keywords that say which schema each array item meets (see :func:`_item_schemas`).
 _ITEM_KEYWORDS = ("items", "prefixItems", "additionalItems")
+#: Bounds merged by taking the tighter one (booleans are draft 4's exclusive flags, not bounds).
+_LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties", "exclusiveMinimum")
+_UPPER_BOUNDS = ("maximum", "maxLength", "maxItems", "maxProperties", "exclusiveMaximum")
 
 
 def _item_schemas(schema: dict, ptr: str) -> tuple[list[Any], Any]:

@@ -7,7 +7,7 @@ language is a subset of the schema's), or refused with :class:`UnsupportedSchema
 keyword and the JSON pointer of the schema holding it. With ``lenient=True`` a refused keyword is
 dropped with a :class:`UnsupportedSchemaWarning` instead — then outputs may fail the schema.
 
-The README's keyword table is the reference for what is enforced how.
+docs/json-schema.md is the reference for what is enforced how.
 
 This module holds :class:`JsonOptions`, :class:`SchemaCompiler`'s entry points and state, the
 dispatcher (:meth:`SchemaCompiler.value`: ``$ref`` resolution and cycle checks, then the keyword
@@ -559,9 +559,9 @@ def _without_unproductive_rules(rules: list[Node]) -> tuple[Node, ...] | None:
             return result
 
         out = tuple(prune(tree) if k in productive else nothing for k, tree in enumerate(rules))
-        del prune  # it too calls itself through its closure cell
+        prune = None  # it too calls itself through its closure cell
         return out
     finally:
         # can_finish and callees call themselves through their closure cells: reference cycles
         # that would keep the sets above (and the rules) alive until a full garbage collection.
-        del can_finish, callees
+        can_finish = callees = None

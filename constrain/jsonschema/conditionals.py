@@ -98,7 +98,7 @@ class ConditionalKeywords:
                 resolved, rbase = self._resolve(sub, cbase, ptr)
                 if values is None or not isinstance(resolved, dict):
                     return None
-                passing = [v for v in values if self._strictly(lambda v=v: self._is_valid(v, resolved, rbase, ptr))]
+                passing = [v for v in values if self._strictly(lambda v=v, s=resolved, b=rbase: self._is_valid(v, s, b, ptr))]
             except (InvalidSchemaError, UnsupportedSchemaError):
                 return None
             tests.append((passing, "required" in cond and bool(cond["required"]), "type" in cond,

@@ -221,7 +221,7 @@ class DisjointBranches:
                     return True
                 if not isinstance(other, dict):
                     return False
-                return not any(self._strictly(lambda v=v: self._is_valid(v, other, obase, ptr)) for v in values)
+                return not any(self._strictly(lambda v=v, s=other, b=obase: self._is_valid(v, s, b, ptr)) for v in values)
             except (InvalidSchemaError, UnsupportedSchemaError):
                 return False
         return False

@@ -37,7 +37,8 @@ HANDLED = frozenset(
     "properties required additionalProperties patternProperties propertyNames dependencies dependentRequired "
     "dependentSchemas minProperties maxProperties uniqueItems contains".split()
 )
-#: Validation keywords that are refused outright (no enforcement implemented yet).
+#: Validation keywords outside HANDLED that merges must keep: ``if``/``then``/``else`` (folded into
+#: ``$conditionals`` and compiled by :mod:`.conditionals`); the others are refused wherever they appear.
 REFUSED = frozenset(
     "if then else $conditionals "
     "unevaluatedProperties unevaluatedItems minContains maxContains $dynamicRef $recursiveRef".split()

@@ -82,7 +82,7 @@ class ObjectKeywords:
         never = {m[0] for m in members if m[1] is False and not m[2]}
         forbidden |= never
         members = [m for m in members if m[0] not in never]
-        for name, sub, req, mptr in members:
+        for name, sub, _, mptr in members:
             if sub is False:
                 raise InvalidSchemaError(f"required property {name!r} has schema false at {mptr}")
         num_required = sum(1 for m in members if m[2])
@@ -321,7 +321,7 @@ class ObjectKeywords:
         declared = _dfa_of(Alt(tuple(literal(n) for n in names))) if len(names) > 1 else (_dfa_of(literal(names[0])) if names else None)
         regions: list[tuple[ByteDFA, Any, str]] = []
         rest = any_key
-        for i, (pattern, sub, dfa) in enumerate(patterns):
+        for pattern, sub, dfa in patterns:
             region = dfa if declared is None else difference(dfa, declared)
             if key_language is not None:
                 region = intersection(region, key_language)

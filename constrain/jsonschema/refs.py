@@ -10,7 +10,6 @@ from urllib.parse import unquote, urldefrag, urljoin
 
 from ..errors import MalformedSchemaError
 
-
 #: Keywords whose values are JSON data, not schemas: never read or rewritten as schemas.
 DATA_KEYWORDS = frozenset(("enum", "const", "default", "examples", "example"))
 

@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from .. import deadline
-from ..regex.automaton import NFA, ByteDFA, DfaMemo, byte_runs, determinize, deterministic_to_dfa
+from ..regex.automaton import NFA, ByteDFA, DfaMemo, byte_runs, deterministic_to_dfa, determinize
 from ..regex.parser import Alt, Chars, Concat, Node, Repeat, normalize_ranges, parse
 
 EMPTY = Concat(())
