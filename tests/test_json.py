@@ -970,7 +970,7 @@ CONDITIONALS = {
         [{"a": 1}, {"b": 2}, {"x": 3}, {"a": 1, "x": 3}],
         [{}, {"a": 1, "b": 2}, {"a": 1, "b": 2, "x": 3}],
     ),
-    # A oneOf beside an anyOf holds in every anyOf branch (the oneOf used to be dropped).
+    # A oneOf beside an anyOf holds in every anyOf branch (it must not be dropped from any).
     "any_of_beside_one_of": (
         {"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 3}],
          "oneOf": [{"type": "integer", "maximum": 5}, {"type": "boolean"}]},
@@ -993,8 +993,8 @@ def test_if_is_not_a_keyword_before_draft_7(smollm2_vocab):
     assert validator_for(schema).is_valid(10)
 
 
-#: MaskBench valid instances that were rejected for reasons other than property order
-#: (session 5); name -> (schema, valid, invalid).
+#: Shapes of MaskBench schemas whose valid instances need more than the plain keyword rules
+#: (property order aside); name -> (schema, valid, invalid).
 COMPLETENESS_FIXES = {
     # Up to draft 7 a $ref overrides its siblings (MaskBench o14421: "type": "string" beside a
     # $ref to an object schema; the objects were rejected).

@@ -248,8 +248,8 @@ def test_mutations_agree_with_oracle(pattern):
 # search=True vs re.search
 # --------------------------------------------------------------------------------------------
 
-# search=True wraps the pattern as .*(p).*; identifier (\w{0,30}) and markdown_heading used to blow
-# up the subset construction before states holding the trailing .* were collapsed.
+# search=True wraps the pattern as .*(p).*; identifier (\w{0,30}) and markdown_heading blow up the
+# subset construction unless states holding the trailing .* are collapsed.
 def _search_params():
     for name, pattern in REGEX_CORPUS:
         yield pytest.param(pattern, id=name)
