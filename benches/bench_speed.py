@@ -27,10 +27,11 @@ Measured per input, in both modes:
   generation loop pays per token. Engines split the work differently: llguidance and xgrammar
   advance their parsers when a token is consumed, constrain steps its automaton lazily inside the
   mask walk;
-- memory: the worker's resident set (psutil; the peak resident set where psutil is not installed)
-  before the compile and after the replays, with the compiled input still held: the growth is what
-  holding that compiled input costs after use (coarse: memory an earlier input freed and the
-  allocator kept is reused without growth); and the worker's growth over the whole run.
+- memory: each worker holds every input it compiled (not its matchers) to the end of the run, as
+  a server holds the schemas it serves, and reads its resident set (psutil; the peak resident set
+  where psutil is not installed) before each compile and after its replays: the growth is what the
+  compiled input holds after use (coarse: pages, allocator reuse); plus the worker's growth over
+  the run.
 
 It prints, on the inputs every engine compiled: compile median/p90, mask p50/p90/p99, step
 p50/p99, the number of masks, memory per compiled input, and each peer's ratio to constrain.
@@ -102,9 +103,10 @@ def _resident_mb() -> Any:
     return lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _measure(engine: Any, tok: Any, row: Any, item: dict, walks: int, walk_tokens: int, resident: Any) -> dict:
+def _measure(engine: Any, tok: Any, row: Any, item: dict, walks: int, walk_tokens: int,
+             resident: Any) -> tuple[dict, Any]:
     """One input in one engine: compile to first mask, the instance replays, the walks, memory.
-    Everything compiled here is freed when it returns."""
+    Returns the result and the compiled input (None when it did not compile)."""
     import numpy as np
 
     from engines import EngineRefused
@@ -123,7 +125,7 @@ def _measure(engine: Any, tok: Any, row: Any, item: dict, walks: int, walk_token
     except Exception as exc:  # noqa: BLE001 - an engine crash is a result
         result["error"] = f"crash: {type(exc).__name__}: {exc}"[:200]
     if not result["compiled"]:
-        return result
+        return result, None
     times: list[float] = []
     steps: list[float] = []  # fill + consume: what a generation loop pays per token
     for text in item["texts"]:
@@ -160,7 +162,7 @@ def _measure(engine: Any, tok: Any, row: Any, item: dict, walks: int, walk_token
     result["mask_us"] = [round(x * 1e6, 2) for x in times]
     result["step_us"] = [round(x * 1e6, 2) for x in steps]
     result["input_mb"] = round(resident() - before, 3)
-    return result
+    return result, handle
 
 
 def _speed_worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any) -> None:
@@ -171,16 +173,17 @@ def _speed_worker(engine_name: str, tokenizer: str, memory_gb: float, conn: Any)
     resident = _resident_mb()
     _measure(engine, tok, row, WARM_UP, 0, 0, resident)
     base = resident()
+    held: list[Any] = []  # every compiled input, to the end of the run: memory is measured with them held
     conn.send("ready")
     while True:
         job = conn.recv()
         if job is None:
             return
         item, walks, walk_tokens = job
-        # The input's constraint is freed inside _measure, before the result goes back: otherwise
-        # the next input's timed compile would pay for tearing it down, or the teardown would
-        # overlap another engine's timed work on a small machine.
-        result = _measure(engine, tok, row, item, walks, walk_tokens, resident)
+        # Only the matchers are freed (inside _measure), before the result goes back, so that no
+        # teardown overlaps another engine's timed work on a small machine.
+        result, handle = _measure(engine, tok, row, item, walks, walk_tokens, resident)
+        held.append(handle)
         result["run_mb"] = round(resident() - base, 3)
         conn.send(result)
 
@@ -205,7 +208,7 @@ COLUMNS = [("compile p50", 12, "compile_p50", "{:.2f} ms"), ("p90", 11, "compile
            ("mask p50", 10, "mask_p50", "{:.1f} us"), ("p90", 10, "mask_p90", "{:.1f} us"),
            ("p99", 11, "mask_p99", "{:.0f} us"), ("step p50", 10, "step_p50", "{:.1f} us"),
            ("p99", 11, "step_p99", "{:.0f} us"), ("masks", 8, "masks", "{:.0f}"),
-           ("MB/input p50", 13, "mb_p50", "{:.2f}"), ("mean", 7, "mb_mean", "{:.2f}"), ("run MB", 8, "run_mb", "{:.0f}")]
+           ("KB/input p50", 13, "kb_p50", "{:.0f}"), ("mean", 8, "kb_mean", "{:.0f}"), ("run MB", 8, "run_mb", "{:.0f}")]
 
 
 def summarize(rows: list[dict]) -> dict[str, float]:
@@ -213,12 +216,12 @@ def summarize(rows: list[dict]) -> dict[str, float]:
     comp = [r["compile_s"] * 1e3 for r in rows]
     masks = [x for r in rows for x in r["mask_us"]]
     steps = [x for r in rows for x in r["step_us"]]
-    mbs = [r["input_mb"] for r in rows if "input_mb" in r]
+    kbs = [r["input_mb"] * 1024 for r in rows if "input_mb" in r]
     return {"compile_p50": statistics.median(comp) if comp else float("nan"), "compile_p90": _pct(comp, 0.9),
             "mask_p50": _pct(masks, 0.5), "mask_p90": _pct(masks, 0.9), "mask_p99": _pct(masks, 0.99),
             "step_p50": _pct(steps, 0.5), "step_p99": _pct(steps, 0.99), "masks": len(masks),
-            "mb_p50": statistics.median(mbs) if mbs else float("nan"),
-            "mb_mean": statistics.fmean(mbs) if mbs else float("nan")}
+            "kb_p50": statistics.median(kbs) if kbs else float("nan"),
+            "kb_mean": statistics.fmean(kbs) if kbs else float("nan")}
 
 
 def report(mode: str, tokenizer: str, items: list[dict], results: dict[str, list[dict]]) -> None:
@@ -229,8 +232,8 @@ def report(mode: str, tokenizer: str, items: list[dict], results: dict[str, list
     print(f"\n{tokenizer}, {mode} mode: {len(items)} {what}, {len(common)} compiled by every engine "
           f"(figures below are on those)")
     memory = "psutil resident set" if importlib.util.find_spec("psutil") else "peak resident set"
-    print(f"memory ({memory}): MB/input = growth while one compiled input is held after its replays, "
-          "run MB = the worker's growth over the run")
+    print(f"memory ({memory}; every compiled input held to the end): KB/input = growth over one input's "
+          "compile and replays, run MB = the worker's growth over the run")
     print(f"{'engine':<14}{'compiled':>9}" + "".join(f"{h:>{w}}" for h, w, _, _ in COLUMNS))
     summary = {}
     for e in engines:
@@ -247,11 +250,11 @@ def report(mode: str, tokenizer: str, items: list[dict], results: dict[str, list
         base = summary["constrain"]
         print("\nratio peer / constrain (above 1: constrain is faster or smaller)")
         keys = [("compile p50", "compile_p50"), ("p90", "compile_p90"), ("mask p50", "mask_p50"), ("p90", "mask_p90"),
-                ("p99", "mask_p99"), ("step p50", "step_p50"), ("p99", "step_p99"), ("MB/input mean", "mb_mean")]
+                ("p99", "mask_p99"), ("step p50", "step_p50"), ("p99", "step_p99"), ("KB/input mean", "kb_mean")]
         for e in engines:
             if e != "constrain":
                 print(f"  {e:<14}" + "   ".join(
-                    f"{h} {summary[e][k] / base[k] if base[k] else float('nan'):6.2f}" for h, k in keys))
+                    f"{h} {summary[e][k] / base[k] if base[k] else float('nan'):6.3g}" for h, k in keys))
 
 
 def main(argv: list[str] | None = None) -> int:
