@@ -246,7 +246,7 @@ def report(mode: str, tokenizer: str, items: list[dict], results: dict[str, list
         print(f"MaskBench schemas alone ({len(schemas)}), compile p50: " + ", ".join(
             f"{e} {statistics.median([results[e][i]['compile_s'] * 1e3 for i in schemas]):.2f} ms"
             for e in engines if schemas))
-    if "constrain" in summary:
+    if "constrain" in summary and len(summary) > 1:
         base = summary["constrain"]
         print("\nratio peer / constrain (above 1: constrain is faster or smaller)")
         keys = [("compile p50", "compile_p50"), ("p90", "compile_p90"), ("mask p50", "mask_p50"), ("p90", "mask_p90"),
