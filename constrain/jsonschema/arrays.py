@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InvalidSchemaError, MalformedSchemaError, UnsupportedSchemaError
 from ..regex.parser import Alt, Concat, Node, Repeat
-from .keywords import _ptr
+from .keywords import _item_schemas, _ptr
 from .strings import EMPTY, literal, value_literal
 
 #: uniqueItems is enforced for items from a finite set of at most this many values.
@@ -31,15 +31,8 @@ class ArrayKeywords:
     """
 
     def _array(self, schema: dict, base: str, ptr: str) -> Node:
-        items = schema.get("items", True)
-        prefix = schema.get("prefixItems", [])
-        if isinstance(items, list):  # draft 4-7 tuple form
-            prefix, items = items, schema.get("additionalItems", True)
-            items_key = "additionalItems"
-        else:
-            items_key = "items"
-        if not isinstance(prefix, list):
-            raise MalformedSchemaError(f"prefixItems must be an array at {ptr or '/'}")
+        prefix, items = _item_schemas(schema, ptr)
+        items_key = "additionalItems" if isinstance(schema.get("items"), list) else "items"
         min_items = schema.get("minItems", 0)
         max_items = schema.get("maxItems")
         for key, v in (("minItems", min_items), ("maxItems", max_items)):

@@ -19,10 +19,12 @@ from typing import Any
 from ..errors import InvalidSchemaError, MalformedSchemaError, UnsupportedSchemaError
 from ..regex.parser import Alt, Node
 from .keywords import (
+    _ITEM_KEYWORDS,
     ANNOTATIONS,
     HANDLED,
     INTERNAL_LISTS,
     REFUSED,
+    _item_schemas,
     _pattern_property_matches,
     _ptr,
     _value_key,
@@ -236,23 +238,9 @@ class CombinatorKeywords:
         return options
 
 
-#: The keywords that say which schema each array item meets (see :func:`_item_schemas`).
-_ITEM_KEYWORDS = ("items", "prefixItems", "additionalItems")
 #: Bounds merged by taking the tighter one (booleans are draft 4's exclusive flags, not bounds).
 _LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties", "exclusiveMinimum")
 _UPPER_BOUNDS = ("maximum", "maxLength", "maxItems", "maxProperties", "exclusiveMaximum")
-
-
-def _item_schemas(schema: dict, ptr: str) -> tuple[list[Any], Any]:
-    """(schemas of the first items, one each; schema of every item after them), read as
-    :meth:`SchemaCompiler._array` reads them (``items`` as an array: the draft 4-7 tuple form)."""
-    items = schema.get("items", True)
-    if isinstance(items, list):
-        return list(items), schema.get("additionalItems", True)
-    prefix = schema.get("prefixItems", [])
-    if not isinstance(prefix, list):
-        raise MalformedSchemaError(f"prefixItems must be an array at {ptr or '/'}")
-    return list(prefix), items
 
 
 def _both(a: Any, b: Any) -> Any:

@@ -123,7 +123,7 @@ class SchemaCompiler(
         if self._legacy_draft:
             # Up to draft 7, a $ref overrides its siblings: validators ignore them, and so do we.
             schema = _without_ref_siblings(schema)
-        schema = _with_integral_counts(schema, "", True)
+        schema = _with_integral_counts(schema, True)
         self.root = schema
         self.options = options
         self.resolver = RefResolver(schema)
@@ -387,13 +387,36 @@ _SCHEMA_VALUED = frozenset(
 )
 
 
-def _with_integral_counts(node: Any, ptr: str, is_schema: bool) -> Any:
+class _BadCount(Exception):
+    """A count that is no non-negative integer; ``path`` collects the keys up to it, innermost first."""
+
+    def __init__(self, key: str, value: Any) -> None:
+        super().__init__(key, value)
+        self.key, self.value, self.path = key, value, [key]
+
+
+def _with_integral_counts(node: Any, is_schema: bool) -> Any:
     """``node`` with integral float counts (``"maxItems": 3.0``) written as integers; a count that
-    is no non-negative integer is a :class:`MalformedSchemaError` naming it. Parts that need no
-    change are returned as they are (the same objects). ``is_schema``: ``node`` stands where a
+    is no non-negative integer is a :class:`MalformedSchemaError` naming its pointer. Parts that need
+    no change are returned as they are (the same objects). ``is_schema``: ``node`` stands where a
     schema does (elsewhere, say under a vendor keyword, counts are converted but not judged)."""
+    try:
+        return _integral_counts(node, is_schema)
+    except _BadCount as exc:
+        where = _ptr("", *reversed(exc.path))
+        raise MalformedSchemaError(f"{exc.key} must be a non-negative integer at {where}, not {exc.value!r}") from None
+
+
+def _integral_counts(node: Any, is_schema: bool) -> Any:
+    # Runs over every compiled schema: pointers are built only for an error (see _BadCount).
     if isinstance(node, list):
-        out_list = [_with_integral_counts(x, _ptr(ptr, i), is_schema) for i, x in enumerate(node)]
+        out_list = []
+        for i, x in enumerate(node):
+            try:
+                out_list.append(_integral_counts(x, is_schema))
+            except _BadCount as exc:
+                exc.path.append(i)
+                raise
         return node if all(x is y for x, y in zip(out_list, node)) else out_list
     if not isinstance(node, dict):
         return node
@@ -407,12 +430,23 @@ def _with_integral_counts(node: Any, ptr: str, is_schema: bool) -> Any:
             if isinstance(value, float) and value.is_integer():
                 new = int(value)
             if is_schema and (isinstance(new, bool) or not isinstance(new, int) or new < 0):
-                raise MalformedSchemaError(f"{key} must be a non-negative integer at {_ptr(ptr, key)}, not {value!r}")
-        elif key in _SCHEMA_MAPS and isinstance(value, dict) and is_schema:
-            mapped = {name: _with_integral_counts(sub, _ptr(ptr, key, name), True) for name, sub in value.items()}
-            new = value if all(mapped[n] is value[n] for n in value) else mapped
+                raise _BadCount(key, value)
         else:
-            new = _with_integral_counts(value, _ptr(ptr, key), is_schema and key in _SCHEMA_VALUED)
+            try:
+                if key in _SCHEMA_MAPS and isinstance(value, dict) and is_schema:
+                    mapped = {}
+                    for name, sub in value.items():
+                        try:
+                            mapped[name] = _integral_counts(sub, True)
+                        except _BadCount as exc:
+                            exc.path.append(name)
+                            raise
+                    new = value if all(mapped[n] is value[n] for n in value) else mapped
+                else:
+                    new = _integral_counts(value, is_schema and key in _SCHEMA_VALUED)
+            except _BadCount as exc:
+                exc.path.append(key)
+                raise
         changed = changed or new is not value
         out[key] = new
     return out if changed else node

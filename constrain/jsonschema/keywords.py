@@ -16,7 +16,7 @@ import functools
 import json
 from typing import Any
 
-from ..errors import AutomatonTooLargeError, InvalidRegexError
+from ..errors import AutomatonTooLargeError, InvalidRegexError, MalformedSchemaError
 from ..regex import compile_regex
 from ..regex.automaton import ByteDFA
 from ..regex.parser import Node
@@ -155,3 +155,20 @@ def _dfa_of(node: Node) -> ByteDFA:
     from ..regex import regex_to_dfa
 
     return regex_to_dfa(node)
+
+
+#: The keywords that say which schema each array item meets (see :func:`_item_schemas`).
+_ITEM_KEYWORDS = ("items", "prefixItems", "additionalItems")
+
+
+def _item_schemas(schema: dict, ptr: str) -> tuple[list[Any], Any]:
+    """(schemas of the first items, one each; schema of every item after them): ``items`` as an
+    array is the draft 4-7 tuple form, followed by ``additionalItems``. Arrays are compiled and
+    allOf branches merged by this one reading."""
+    items = schema.get("items", True)
+    if isinstance(items, list):
+        return list(items), schema.get("additionalItems", True)
+    prefix = schema.get("prefixItems", [])
+    if not isinstance(prefix, list):
+        raise MalformedSchemaError(f"prefixItems must be an array at {ptr or '/'}")
+    return list(prefix), items
